@@ -1,0 +1,197 @@
+"""Few-shot task model: grid or text demonstrations, test inputs, predictions and exact-match scoring."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any, Literal, Union
+
+from pydantic import BaseModel, ConfigDict
+
+Grid = list[list[int]]
+Value = Union[Grid, str]
+Kind = Literal["grid", "text"]
+
+MAX_GRID_SIDE = 30
+MAX_TEXT_CHARS = 4000        # one input or output; longer would not fit the small model's context anyway
+MAX_DEMOS = 32
+MAX_TESTS = 8
+MAX_FILE_BYTES = 2_000_000   # a 30x30 ARC task is ~10 kB; anything near this is not a task
+MAX_ATTEMPTS = 2             # ARC's pass@2
+
+
+class TaskError(ValueError):
+    """A task that does not validate; the message names the place, e.g. `train[2].input: ...`."""
+
+
+class Example(BaseModel):
+    model_config = ConfigDict(frozen=True)
+    input: Value
+    output: Value | None = None
+
+
+class Task(BaseModel):
+    """Demonstrations (`train`) and queries (`test`); test outputs are present only for scoring."""
+    model_config = ConfigDict(frozen=True)
+    kind: Kind
+    train: tuple[Example, ...]
+    test: tuple[Example, ...]
+    name: str = "task"
+
+    @property
+    def has_answers(self) -> bool:
+        return all(ex.output is not None for ex in self.test)
+
+    def to_json(self) -> dict[str, Any]:
+        def ex(e: Example) -> dict[str, Any]:
+            d: dict[str, Any] = {"input": e.input}
+            if e.output is not None:
+                d["output"] = e.output
+            return d
+        return {"train": [ex(e) for e in self.train], "test": [ex(e) for e in self.test]}
+
+    def content_hash(self) -> str:
+        """Stable hash of the demonstrations and test inputs (not the name, not test outputs)."""
+        import hashlib
+        body = {"train": [[e.input, e.output] for e in self.train], "test": [e.input for e in self.test]}
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()[:16]
+
+
+class Prediction(BaseModel):
+    """Up to MAX_ATTEMPTS answers for each test input, best first."""
+    attempts: list[list[Value]]
+
+
+def _check_grid(value: Any, where: str) -> Grid:
+    if not isinstance(value, list):
+        raise TaskError(f"{where}: expected a grid (list of rows), got {type(value).__name__}")
+    if not value:
+        raise TaskError(f"{where}: grid is empty")
+    if len(value) > MAX_GRID_SIDE:
+        raise TaskError(f"{where}: grid has {len(value)} rows, the limit is {MAX_GRID_SIDE}")
+    width = None
+    for r, row in enumerate(value):
+        if not isinstance(row, list):
+            raise TaskError(f"{where}: row {r} is {type(row).__name__}, expected a list of ints")
+        if not row:
+            raise TaskError(f"{where}: row {r} is empty")
+        if width is None:
+            width = len(row)
+            if width > MAX_GRID_SIDE:
+                raise TaskError(f"{where}: grid has {width} columns, the limit is {MAX_GRID_SIDE}")
+        elif len(row) != width:
+            raise TaskError(f"{where}: row {r} has {len(row)} cells, row 0 has {width}")
+        for c, cell in enumerate(row):
+            if isinstance(cell, bool) or not isinstance(cell, int):
+                raise TaskError(f"{where}: cell ({r},{c}) is {cell!r}, expected an int 0..9")
+            if not 0 <= cell <= 9:
+                raise TaskError(f"{where}: cell ({r},{c}) is {cell}, colours must be 0..9")
+    return [list(row) for row in value]
+
+
+def _check_text(value: Any, where: str) -> str:
+    if len(value) > MAX_TEXT_CHARS:
+        raise TaskError(f"{where}: text has {len(value)} characters, the limit is {MAX_TEXT_CHARS}")
+    if not value.strip():
+        raise TaskError(f"{where}: text is empty")
+    return value
+
+
+def _kind_of(value: Any, where: str) -> Kind:
+    if isinstance(value, str):
+        return "text"
+    if isinstance(value, list):
+        return "grid"
+    raise TaskError(f"{where}: expected a grid (list of rows) or a string, got {type(value).__name__}")
+
+
+def _check_examples(raw: Any, section: str, need_output: bool, kinds: dict[str, str]) -> tuple[Example, ...]:
+    if not isinstance(raw, list):
+        raise TaskError(f"{section}: expected a list of examples, got {type(raw).__name__}")
+    limit = MAX_DEMOS if section == "train" else MAX_TESTS
+    if len(raw) > limit:
+        raise TaskError(f"{section}: {len(raw)} examples, the limit is {limit}")
+    out = []
+    for i, ex in enumerate(raw):
+        where = f"{section}[{i}]"
+        if not isinstance(ex, dict):
+            raise TaskError(f"{where}: expected an object with 'input' and 'output', got {type(ex).__name__}")
+        unknown = set(ex) - {"input", "output"}
+        if unknown:
+            raise TaskError(f"{where}: unknown key(s) {sorted(unknown)}; expected 'input' and 'output'")
+        if "input" not in ex:
+            raise TaskError(f"{where}: missing 'input'")
+        if need_output and "output" not in ex:
+            raise TaskError(f"{where}: missing 'output' (demonstrations need both)")
+        values = {}
+        for field in ("input", "output"):
+            if field not in ex or (field == "output" and ex[field] is None and not need_output):
+                continue
+            spot = f"{where}.{field}"
+            kind = _kind_of(ex[field], spot)
+            if "kind" not in kinds:
+                kinds["kind"], kinds["first"] = kind, spot
+            elif kinds["kind"] != kind:
+                raise TaskError(f"{spot}: is {kind} but {kinds['first']} is {kinds['kind']}; a task is all grids or all text")
+            values[field] = _check_grid(ex[field], spot) if kind == "grid" else _check_text(ex[field], spot)
+        out.append(Example(**values))
+    return tuple(out)
+
+
+def task_from_obj(obj: Any, name: str = "task") -> Task:
+    """Validate ARC-shaped JSON data (`{"train": [...], "test": [...]}`) into a Task."""
+    if not isinstance(obj, dict):
+        raise TaskError(f"expected a JSON object with 'train' and 'test', got {type(obj).__name__}")
+    unknown = set(obj) - {"train", "test", "name"}
+    if unknown:
+        raise TaskError(f"unknown top-level key(s) {sorted(unknown)}; expected 'train' and 'test'")
+    for key in ("train", "test"):
+        if key not in obj:
+            raise TaskError(f"missing '{key}'")
+    kinds: dict[str, str] = {}
+    train = _check_examples(obj["train"], "train", True, kinds)
+    if not train:
+        raise TaskError("train: no demonstrations; at least one is needed")
+    test = _check_examples(obj["test"], "test", False, kinds)
+    if not test:
+        raise TaskError("test: no test inputs; at least one is needed")
+    return Task(kind=kinds["kind"], train=train, test=test, name=str(obj.get("name", name)))
+
+
+def task_from_json(text: str | bytes, name: str = "task") -> Task:
+    if len(text) > MAX_FILE_BYTES:
+        raise TaskError(f"{len(text)} bytes, the limit for one task is {MAX_FILE_BYTES}")
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise TaskError(f"not valid JSON: {e}") from None
+    return task_from_obj(obj, name)
+
+
+def load_task(path: str | Path) -> Task:
+    """Load one task file; errors are TaskError with the file name in front."""
+    path = Path(path)
+    try:
+        if path.stat().st_size > MAX_FILE_BYTES:
+            raise TaskError(f"{path.stat().st_size} bytes, the limit for one task is {MAX_FILE_BYTES}")
+        return task_from_json(path.read_bytes(), name=path.stem)
+    except TaskError as e:
+        raise TaskError(f"{path}: {e}") from None
+    except OSError as e:
+        raise TaskError(f"{path}: cannot read: {e.strerror or e}") from None
+
+
+def task_paths(paths: list[str | Path]) -> list[Path]:
+    """Expand folders into their *.json files (sorted); keep files as given."""
+    out: list[Path] = []
+    for p in map(Path, paths):
+        out.extend(sorted(p.glob("*.json")) if p.is_dir() else [p])
+    return out
+
+
+def score(task: Task, prediction: Prediction) -> bool | None:
+    """Exact match: every test input has its answer among its attempts. None when there are no answers."""
+    if not task.has_answers:
+        return None
+    if len(prediction.attempts) != len(task.test):
+        return False
+    return all(ex.output in attempts[:MAX_ATTEMPTS] for ex, attempts in zip(task.test, prediction.attempts))
