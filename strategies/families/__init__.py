@@ -1,0 +1,7 @@
+"""Synthetic task families: importing this package registers every family."""
+from . import classify, grids, text  # noqa: F401  (registration side effects)
+from .registry import (ADAPT_SEEDS, EVAL_SEED0, FAMILIES, Family, families, family, get_family, make_task,
+                       register, sample_tasks)
+
+__all__ = ["ADAPT_SEEDS", "EVAL_SEED0", "FAMILIES", "Family", "families", "family", "get_family",
+           "make_task", "register", "sample_tasks"]
