@@ -1,0 +1,45 @@
+"""`tttc`: the command line. Subcommands live in controller/commands/, imported only when named."""
+from __future__ import annotations
+
+import argparse
+import importlib
+import sys
+
+# name -> (module, one-line help); modules must not import torch at import time
+COMMANDS: dict[str, tuple[str, str]] = {
+    "ask": ("controller.commands.ask", "answer task files with a strategy (or the router: --strategy auto)"),
+    "strategies": ("controller.commands.strategies", "list the strategy library with settings and typical cost"),
+    "adapt": ("controller.commands.adapt", "train the adaptation adapter on the adapt families"),
+}
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tttc", description="Route few-shot tasks to in-context learning or test-time training.")
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name, (module, help_text) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        importlib.import_module(module).add_arguments(p)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not args.command:
+        parser.print_help()
+        return 2
+    try:
+        return int(importlib.import_module(COMMANDS[args.command][0]).run(args) or 0)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130
+    except Exception as e:  # one line, never a traceback; TTTC_DEBUG=1 shows it
+        import os
+        if os.environ.get("TTTC_DEBUG"):
+            raise
+        print(f"tttc {args.command}: error: {type(e).__name__}: {e}", file=sys.stderr)
+        return 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

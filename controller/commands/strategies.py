@@ -1,0 +1,33 @@
+"""`tttc strategies`: the strategy library, with settings and typical cost on this machine."""
+from __future__ import annotations
+
+import json
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--strategies-file", default=None, help="YAML/JSON file of extra strategies")
+    p.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def run(args) -> int:
+    from strategies.library import registry
+    reg = registry()
+    if args.strategies_file:
+        reg.load_file(args.strategies_file)
+    rows = []
+    for spec in reg.specs():
+        cfg = spec.config()
+        defaults = type(cfg)()
+        changed = {k: v for k, v in cfg.model_dump().items() if v != getattr(defaults, k)}
+        rows.append({"name": spec.name, "kind": spec.kind, "help": spec.help, "typical_cost": spec.typical_cost,
+                     "settings": cfg.model_dump(), "overrides": changed})
+    if args.json:
+        print(json.dumps(rows, indent=1))
+        return 0
+    for r in rows:
+        print(f"{r['name']:<10} [{r['kind']}] {r['help']}")
+        if r["typical_cost"]:
+            print(f"{'':<10} typical cost: {r['typical_cost']}")
+        if r["overrides"]:
+            print(f"{'':<10} " + ", ".join(f"{k}={v}" for k, v in r["overrides"].items()))
+    return 0

@@ -1,0 +1,48 @@
+"""Plain in-context learning: one greedy answer with every demonstration in the prompt."""
+from __future__ import annotations
+
+import math
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from .base import Progress, Result, no_progress
+from .serialize import parse_answer, render
+from .task import Task
+
+
+class ICLConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    max_prompt_tokens: int = Field(4096, description="drop the earliest demos until the prompt fits (CPU time grows with length)")
+    batch_size: int = Field(8, description="test inputs generated together")
+
+
+def fit_demos(task: Task, query, runtime, max_tokens: int) -> list[tuple]:
+    """All demos, or the latest ones that fit the token budget (at least one)."""
+    demos = [(e.input, e.output) for e in task.train]
+    while len(demos) > 1 and len(runtime.encode(render(demos, query, task.kind).prompt)) > max_tokens:
+        demos = demos[1:]
+    return demos
+
+
+class ICL:
+    """Greedy ICL. Confidence is exp(-entropy of the first answer token): a cheap, rough proxy."""
+
+    def __init__(self, config: ICLConfig | None = None, name: str = "icl"):
+        self.config = config or ICLConfig()
+        self.name = name
+
+    def run(self, task: Task, runtime, progress: Progress = no_progress) -> Result:
+        from .caps import answer_cap
+        progress("answering", {"tests": len(task.test)})
+        prompts, caps, dropped = [], [], 0
+        for ex in task.test:
+            demos = fit_demos(task, ex.input, runtime, self.config.max_prompt_tokens)
+            dropped = max(dropped, len(task.train) - len(demos))
+            prompts.append(render(demos, ex.input, task.kind).prompt)
+            caps.append(answer_cap(task, ex.input, runtime))
+        gen = runtime.generate(prompts, task.kind, caps, batch_size=self.config.batch_size)
+        answers = [parse_answer(t, task.kind) for t in gen.texts]
+        confidence = sum(math.exp(-h) for h in gen.first_token_entropy) / len(prompts)
+        return Result(strategy=self.name, attempts=[[a] if a is not None else [] for a in answers],
+                      confidence=confidence, cost=gen.cost,
+                      info={"raw": gen.texts, "demos_dropped": dropped})
