@@ -76,3 +76,7 @@ def test_answer_cap_covers_the_longest_demo_answer(tiny):
     # 7 tokens for a 2x2 answer, +25% +8
     assert answer_cap(GRID_TASK, [[1]], tiny) == max(MIN_CAP, 17)
     assert answer_cap(TEXT_TASK, "x" * 3000, tiny) < 64    # text caps do not scale with the input
+
+
+def test_strategy_reports_the_name_it_was_built_under(tiny):
+    assert ICLVote(ICLVoteConfig(n_views=1), name="icl-vote-1").run(TEXT_TASK, tiny).strategy == "icl-vote-1"
