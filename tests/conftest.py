@@ -1,0 +1,40 @@
+"""Shared fixtures: small tasks and runtimes (tiny random model for plumbing, the embedded model where needed)."""
+from __future__ import annotations
+
+import os
+
+import pytest
+
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+
+@pytest.fixture(scope="session")
+def tiny_rt():
+    from strategies.runtime import tiny_runtime
+    return tiny_runtime()
+
+
+@pytest.fixture(scope="session")
+def real_rt():
+    """The embedded default model (SmolLM2-135M, adapter merged when shipped); loads in a few seconds."""
+    from strategies.runtime import Runtime
+    return Runtime.load()
+
+
+@pytest.fixture
+def grid_task():
+    from strategies.task import task_from_obj
+    return task_from_obj({
+        "train": [{"input": [[1, 2], [3, 4]], "output": [[2, 1], [4, 3]]},
+                  {"input": [[5, 6, 7], [8, 9, 0]], "output": [[7, 6, 5], [0, 9, 8]]},
+                  {"input": [[1, 0, 0]], "output": [[0, 0, 1]]}],
+        "test": [{"input": [[3, 0], [0, 4]], "output": [[0, 3], [4, 0]]}]}, name="flip")
+
+
+@pytest.fixture
+def text_task():
+    from strategies.task import task_from_obj
+    return task_from_obj({
+        "train": [{"input": "good day", "output": "GOOD DAY"}, {"input": "red fox", "output": "RED FOX"},
+                  {"input": "blue sky", "output": "BLUE SKY"}, {"input": "old tree", "output": "OLD TREE"}],
+        "test": [{"input": "hello world", "output": "HELLO WORLD"}]}, name="upper")
