@@ -5,6 +5,7 @@ import hashlib
 import json
 import shutil
 import tempfile
+import warnings
 from collections import OrderedDict
 from contextlib import contextmanager
 from pathlib import Path
@@ -73,7 +74,9 @@ def attached(runtime: Any, name: str, lora: LoraSettings) -> Iterator[Any]:
     hooks_before = set(embed._forward_hooks)
     was_training = base.training
 
-    peft_model = get_peft_model(base, lora.peft_config(), adapter_name=name)
+    with warnings.catch_warnings():   # peft reads a property transformers has deprecated
+        warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+        peft_model = get_peft_model(base, lora.peft_config(), adapter_name=name)
     runtime.model = peft_model
     try:
         yield peft_model
@@ -90,6 +93,15 @@ def attached(runtime: Any, name: str, lora: LoraSettings) -> Iterator[Any]:
         base.train(was_training)
         if restored is not base:  # never expected; fail loudly rather than serve a wrapped model
             raise RuntimeError("peft unload returned a different model object than the base")
+
+
+@contextmanager
+def seeded(seed: int, device: Any) -> Iterator[None]:
+    """Seed torch (LoRA init, dropout) inside, and give the caller its own random state back afterwards."""
+    devices = [device.index or 0] if getattr(device, "type", "cpu") == "cuda" else []
+    with torch.random.fork_rng(devices=devices):
+        torch.manual_seed(seed)
+        yield
 
 
 # -- cache ------------------------------------------------------------------------------------------
