@@ -10,6 +10,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "ask": ("controller.commands.ask", "answer task files with a strategy (or the router: --strategy auto)"),
     "strategies": ("controller.commands.strategies", "list the strategy library with settings and typical cost"),
     "adapt": ("controller.commands.adapt", "train the adaptation adapter on the adapt families"),
+    "serve": ("controller.commands.serve", "serve the agent API (OpenAI-compatible chat, /v1/solve, feedback)"),
+    "chat": ("controller.commands.chat", "chat with the agent in the terminal: tasks, follow-ups, routing shown"),
 }
 
 

@@ -1,0 +1,207 @@
+"""The controller graph: parse a message, featurize, route, answer by ICL or TTT, reply, log."""
+from __future__ import annotations
+
+import inspect
+from typing import Any, Literal
+
+from langgraph.graph import END, START, StateGraph
+from langgraph.runtime import Runtime
+
+from controller.context import Context
+from controller.reply import format_reply, progress_text
+from controller.state import TURN_RESET, InputState, State
+
+TRAINING_KINDS = ("ttt", "tlm")   # strategy kinds that train an adapter; they run in the `ttt` node
+
+
+class Cancelled(Exception):
+    """The run was asked to stop (timeout, client gone); training ended and the base weights are restored."""
+
+
+# -- nodes ------------------------------------------------------------------------------------------
+
+def parse(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Message -> the thread's task (new or changed), the strategy choice, or a reply saying what is accepted."""
+    from controller.parse import parse_message, replay
+    from strategies.library import registry
+
+    names = registry().names()
+    task = _task(state)
+    if task is None and state.get("earlier"):
+        task = replay(state["earlier"], names)
+    p = parse_message(state.get("message", ""), task, names)
+    pinned = p.strategy or state.get("pinned")
+    asked = state.get("strategy")
+    # a strategy named for this turn wins over the thread's `use NAME`; "auto" asks for the router
+    choice = next((s for s in (asked, pinned) if s not in (None, "auto")), None)
+    update = {**TURN_RESET, "strategy": None, "earlier": [],   # the turn's inputs are consumed here
+              "task": p.task.model_dump(mode="json") if p.task else None, "pinned": pinned,
+              "note": p.note, "choice": choice, "forced": choice is not None}
+    if asked not in (None, "auto", *names):
+        update["reply"] = f"Unknown strategy {asked!r}; choose auto or one of: {', '.join(names)}."
+    elif p.action == "reply":
+        update["reply"] = p.reply
+    return update
+
+
+def featurize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Difficulty features for the router; the ICL probe's answers are kept for the ICL node to reuse."""
+    from policies.features import featurize as run_features
+
+    runtime.stream_writer({"stage": "featurizing", "text": "featurizing"})
+    ctx = _ctx(runtime)
+    f = run_features(_task(state), ctx.get_runtime() if ctx.features == "model" else None)
+    icl = None
+    if f.icl_answer is not None:
+        icl = {"answers": f.icl_answer, "prompts": f.icl_prompts, "cost": f.icl_cost.model_dump()}
+    return {"features": {"values": f.values, "cost": f.cost.model_dump(), "icl": icl}}
+
+
+def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """The router's choice and one-line reason, unless the user chose."""
+    if state.get("forced"):
+        choice, reason = state["choice"], "chosen by the user"
+    else:
+        from policies.features import Features
+        from policies.route import route as pick
+
+        values = (state.get("features") or {}).get("values", {})
+        choice, reason = pick(_task(state), _ctx(runtime).get_runtime(), Features(values, {}))
+    event = {"strategy": choice, "reason": reason}
+    runtime.stream_writer({"stage": "routed", **event, "text": progress_text("routed", event)})
+    return {"choice": choice, "reason": reason}
+
+
+def icl(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Answer in context; plain ICL reuses the featurizer's probe when its prompts are exactly ICL's."""
+    from strategies.library import registry
+
+    spec = registry().get(state["choice"])
+    result = _reuse_probe(spec, state, _ctx(runtime)) or _run(spec, state, runtime)
+    return {"result": result.model_dump(mode="json")}
+
+
+def ttt(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """Train an adapter on the demonstrations (or reuse the cached one), then answer; progress streams."""
+    from strategies.library import registry
+
+    result = _run(registry().get(state["choice"]), state, runtime)
+    return {"result": result.model_dump(mode="json")}
+
+
+def answer(state: State) -> dict[str, Any]:
+    task, result = state["task"], state["result"]
+    features_cost = (state.get("features") or {}).get("cost")
+    return {"reply": format_reply(task["kind"], result, state["choice"], state.get("reason", ""),
+                                  state.get("note", ""), features_cost)}
+
+
+def log(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
+    """One outcome-log row per answered turn, when a database is configured."""
+    ctx = _ctx(runtime)
+    outcomes = ctx.outcome_log()
+    if outcomes is None:
+        return {}
+    from controller.log import OutcomeRow
+    from strategies.base import Result
+
+    info = runtime.execution_info
+    row = OutcomeRow.from_result(_task(state), Result.model_validate(state["result"]), ctx.get_runtime().model_id,
+                                 features=(state.get("features") or {}).get("values", {}),
+                                 thread_id=info.thread_id if info else None, route_reason=state.get("reason"))
+    return {"query_id": outcomes.append(row)}
+
+
+# -- routing ----------------------------------------------------------------------------------------
+
+def after_parse(state: State) -> Literal["featurize", "__end__"]:
+    return "__end__" if state.get("reply") else "featurize"
+
+
+def after_route(state: State) -> Literal["icl", "ttt"]:
+    from strategies.library import registry
+    return "ttt" if registry().get(state["choice"]).kind in TRAINING_KINDS else "icl"
+
+
+# -- helpers ----------------------------------------------------------------------------------------
+
+def _ctx(runtime: Runtime[Context]) -> Context:
+    return runtime.context if runtime.context is not None else Context()
+
+
+def _task(state: State):
+    from strategies.task import Task
+    return Task.model_validate(state["task"]) if state.get("task") else None
+
+
+def _run(spec, state: State, runtime: Runtime[Context]):
+    """Run a strategy with progress going to the custom stream. A strategy that takes `should_stop`
+    stops itself; for one that does not, the next progress report raises Cancelled."""
+    ctx = _ctx(runtime)
+    stop = ctx.should_stop or (lambda: False)
+    strategy = spec.build()
+    takes_stop = "should_stop" in inspect.signature(strategy.run).parameters
+
+    def progress(stage: str, info: dict[str, Any]) -> None:
+        runtime.stream_writer({"stage": stage, **info, "text": progress_text(stage, info)})
+        if not takes_stop and stop():
+            raise Cancelled(f"{spec.name} stopped at {stage}")
+
+    if stop():
+        raise Cancelled(f"{spec.name} stopped before it started")
+    kw = {"should_stop": stop} if takes_stop else {}
+    result = strategy.run(_task(state), ctx.get_runtime(), progress, **kw)
+    if result.info.get("cancelled") or stop():
+        raise Cancelled(f"{spec.name} stopped")
+    return result
+
+
+def _reuse_probe(spec, state: State, ctx: Context):
+    """The ICL Result the featurizer already produced, when it is exactly what `spec` would generate."""
+    probe = (state.get("features") or {}).get("icl")
+    if spec.kind != "icl" or not probe:
+        return None
+    import math
+
+    from strategies.base import Result
+    from strategies.cost import Cost
+    from strategies.icl import fit_demos
+    from strategies.serialize import render
+
+    task, model, cfg = _task(state), ctx.get_runtime(), spec.config()
+    prompts = [render(fit_demos(task, ex.input, model, cfg.max_prompt_tokens), ex.input, task.kind).prompt
+               for ex in task.test]
+    if prompts != probe["prompts"]:   # ICL dropped demos to fit its budget: not the same generation
+        return None
+    entropy = (state["features"]["values"]).get("first_token_entropy", math.inf)
+    # exp(-mean entropy): ICL's confidence is the mean of exp(-entropy), equal for one test input
+    return Result(strategy=spec.name, attempts=[[a] if a is not None else [] for a in probe["answers"]],
+                  confidence=math.exp(-entropy), cost=Cost(**probe["cost"]), info={"reused_probe": True})
+
+
+# -- wiring -----------------------------------------------------------------------------------------
+
+builder = StateGraph(State, context_schema=Context, input_schema=InputState)
+builder.add_node(parse)
+builder.add_node(featurize)
+builder.add_node(route)
+builder.add_node(icl)
+builder.add_node(ttt)
+builder.add_node(answer)
+builder.add_node(log)
+builder.add_edge(START, "parse")
+builder.add_conditional_edges("parse", after_parse)
+builder.add_edge("featurize", "route")
+builder.add_conditional_edges("route", after_route)
+builder.add_edge("icl", "answer")
+builder.add_edge("ttt", "answer")
+builder.add_edge("answer", "log")
+builder.add_edge("log", END)
+
+
+def compile_graph(checkpointer: Any = None):
+    """The graph with a checkpointer, so that threads keep their task (see controller/threads.py)."""
+    return builder.compile(checkpointer=checkpointer, name="tttc")
+
+
+graph = compile_graph()   # for `langgraph dev` / LangGraph server, which bring their own persistence

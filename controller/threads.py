@@ -1,0 +1,55 @@
+"""Threads: the checkpointer that keeps each conversation's task, and one turn on a thread."""
+from __future__ import annotations
+
+import os
+import sqlite3
+from pathlib import Path
+from typing import Any, Callable
+
+DEFAULT_THREADS = "tttc_threads.sqlite"   # beside the default outcome log (sqlite:///tttc.db)
+STREAM_MODES = ["custom", "values"]   # progress events, and the state after each step
+
+
+def open_checkpointer(where: str | None = None) -> Any:
+    """SqliteSaver on a file (a path or sqlite:/// URL; default $TTTC_THREADS, then tttc_threads.sqlite),
+    or PostgresSaver for a postgres:// URL (needs the `postgres` extra)."""
+    where = where or os.environ.get("TTTC_THREADS") or DEFAULT_THREADS
+    if where.startswith(("postgres://", "postgresql://")):
+        try:
+            from langgraph.checkpoint.postgres import PostgresSaver
+            from psycopg import Connection
+            from psycopg.rows import dict_row
+        except ImportError:
+            raise RuntimeError("a postgres thread store needs: pip install 'ttt-controller[postgres]'") from None
+        conn = Connection.connect(where, autocommit=True, prepare_threshold=0, row_factory=dict_row)
+        saver = PostgresSaver(conn)
+        saver.setup()
+        return saver
+    from langgraph.checkpoint.sqlite import SqliteSaver
+
+    path = Path(where.removeprefix("sqlite:///"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # one connection shared by the API's threads: SqliteSaver serialises its use with a lock
+    return SqliteSaver(sqlite3.connect(path, check_same_thread=False))
+
+
+def run_turn(graph: Any, thread_id: str, message: str, context: Any, strategy: str | None = None,
+             earlier: list[str] | None = None, on_event: Callable[[dict[str, Any]], None] | None = None
+             ) -> dict[str, Any]:
+    """Run one message on a thread; progress events go to `on_event`; returns the thread's state after it."""
+    config = {"configurable": {"thread_id": thread_id}}
+    turn: dict[str, Any] = {"message": message, "strategy": strategy}
+    if earlier:
+        turn["earlier"] = list(earlier)
+    state: dict[str, Any] = {}
+    for mode, data in graph.stream(turn, config, context=context, stream_mode=STREAM_MODES):
+        if mode == "custom" and on_event:
+            on_event(data)
+        elif mode == "values":
+            state = data
+    return state
+
+
+def thread_state(graph: Any, thread_id: str) -> dict[str, Any]:
+    """What a thread holds now (empty for a thread never used)."""
+    return dict(graph.get_state({"configurable": {"thread_id": thread_id}}).values)
