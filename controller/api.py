@@ -62,6 +62,9 @@ def create_app(model: str | None = None, db: str | None = None, threads: str | N
     async def lifespan(app: FastAPI):
         yield
         agent.worker.close()
+        conn = getattr(agent.graph.checkpointer, "conn", None)   # SqliteSaver and PostgresSaver keep one
+        if conn is not None:
+            conn.close()
 
     app = FastAPI(title="ttt-controller", version="0.1.0", lifespan=lifespan, max_body_size=max_body_bytes,
                   description="Routes each few-shot query to in-context learning or test-time training. "

@@ -46,7 +46,7 @@ def format_reply(kind: str, result: dict[str, Any], strategy: str, reason: str, 
     lines.append("")
     lines.append(f"Route: {strategy} ({reason})" if reason else f"Route: {strategy}")
     cost = f"Cost: {show_cost(result.get('cost') or {})}"
-    if features_cost and features_cost.get("wall_s"):
+    if features_cost and features_cost.get("wall_s", 0.0) >= 0.05:
         cost += f"; deciding the route: {features_cost['wall_s']:.1f} s"
     lines.append(f"Confidence: {result.get('confidence', 0.0):.2f}. {cost}.")
     if (result.get("info") or {}).get("cache_hit"):

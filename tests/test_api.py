@@ -191,6 +191,8 @@ def test_a_stateless_conversation_replays_earlier_user_messages(client):
 
 # -- the official openai client against a live `tttc serve` ------------------------------------------
 
+LONG_TTT = "ttt-long"   # 500 steps: minutes of training, unless the run is stopped
+
 @pytest.fixture(scope="module")
 def live_server(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("live")
@@ -198,9 +200,11 @@ def live_server(tmp_path_factory):
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "TTTC_API_KEY": "k"}
+    (tmp / "long.yaml").write_text(f"{LONG_TTT}: {{kind: ttt, train: {{max_steps: 500, epochs: 500, eval_every: 0}}}}\n")
     proc = subprocess.Popen([sys.executable, "-m", "controller.cli", "serve", "--model", "tiny", "--features", "cheap",
                              "--port", str(port), "--threads", str(tmp / "t.sqlite"), "--db", f"sqlite:///{tmp / 'l.db'}",
-                             "--log-level", "warning"], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
+                             "--strategies-file", str(tmp / "long.yaml"), "--log-level", "warning"],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     import httpx
     url = f"http://127.0.0.1:{port}"
     deadline = time.monotonic() + 120
@@ -239,3 +243,15 @@ def test_openai_client_sees_auth_and_bad_model_errors(live_server):
     client = openai.OpenAI(base_url=f"{live_server}/v1", api_key="k", max_retries=0)
     with pytest.raises(openai.BadRequestError, match="valid: auto"):
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+
+
+def test_closing_a_stream_stops_training(live_server):
+    import httpx
+    body = {"model": LONG_TTT, "stream": True, "messages": [{"role": "user", "content": grid_message(31)}]}
+    with httpx.Client(base_url=live_server, headers={"Authorization": "Bearer k"}, timeout=60) as c:
+        with c.stream("POST", "/v1/chat/completions", json=body) as r:
+            assert next(line for line in r.iter_lines() if "training 2/500" in line)
+        deadline = time.monotonic() + 20
+        while c.get("/health").json()["running"]:
+            assert time.monotonic() < deadline, "training went on after the client left"
+            time.sleep(0.1)
