@@ -45,12 +45,15 @@ def parse(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def featurize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Difficulty features for the router; the ICL probe's answers are kept for the ICL node to reuse."""
+    """Difficulty features for the router (and the log); the ICL probe's answers are kept for the ICL
+    node to reuse. A strategy the user chose needs no router, so it gets only the features that need
+    no model: a follow-up that reuses an adapter is not slowed by a probe nobody reads."""
     from policies.features import featurize as run_features
 
     runtime.stream_writer({"stage": "featurizing", "text": "featurizing"})
     ctx = _ctx(runtime)
-    f = run_features(_task(state), ctx.get_runtime() if ctx.features == "model" else None)
+    with_model = ctx.features == "model" and not state.get("forced")
+    f = run_features(_task(state), ctx.get_runtime() if with_model else None)
     icl = None
     if f.icl_answer is not None:
         icl = {"answers": f.icl_answer, "prompts": f.icl_prompts, "cost": f.icl_cost.model_dump()}

@@ -65,10 +65,18 @@ def test_unknown_turn_strategy_gets_a_reply(graph, tiny_rt):
     assert "Unknown strategy 'nope'" in state["reply"] and state["result"] is None
 
 
-def test_plain_icl_reuses_the_featurizer_probe(graph, tiny_rt):
-    state, _ = turn(graph, grid_message(2, "icl"), Context(runtime=tiny_rt, features="model"))
-    assert state["result"]["info"] == {"reused_probe": True}
+def test_plain_icl_reuses_the_featurizer_probe(graph, tiny_rt, monkeypatch):
+    import policies.route
+    monkeypatch.setattr(policies.route, "route", lambda task, rt, features: ("icl", "test router"))
+    state, _ = turn(graph, grid_message(2), Context(runtime=tiny_rt, features="model"))
+    assert state["result"]["info"] == {"reused_probe": True} and state["reason"] == "test router"
     assert "self_consistency" in state["features"]["values"]
+
+
+def test_a_chosen_strategy_skips_the_model_features(graph, tiny_rt):
+    state, _ = turn(graph, grid_message(2, "icl"), Context(runtime=tiny_rt, features="model"))
+    assert "self_consistency" not in state["features"]["values"] and "n_demos" in state["features"]["values"]
+    assert "reused_probe" not in state["result"]["info"]
 
 
 def test_log_appends_one_row_per_answer_only_when_a_db_is_set(graph, tiny_rt, tmp_path, monkeypatch):
