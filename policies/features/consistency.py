@@ -1,10 +1,4 @@
-"""Plain-ICL probe: greedy answers on the task and on augmented views of it, read by two features.
-
-`self_consistency` is the vote share of the top answer across views; `first_token_entropy` comes
-from the identity view of the same generation. The identity answers are kept so that the ICL
-strategy can reuse them when the router picks ICL (see `Features.icl_answer`); the prompts are
-the ICL strategy's (all demos, its answer cap), so reuse is exact while the prompt fits its budget.
-"""
+"""Plain-ICL probe over augmented views of the task, read by self_consistency and first_token_entropy."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -38,7 +32,11 @@ def _invert(view: Any, value: Value | None) -> Value | None:
 
 
 def icl_probe(task: Task, runtime: Any) -> Probe:
-    """One batched greedy generation over (view, test input); memoised on a featurize call's runtime."""
+    """One batched greedy generation over (view, test input); memoised on a featurize call's runtime.
+
+    The identity view's prompts and answer caps are the ICL strategy's (all demos, strategies.caps),
+    so the ICL node can reuse `Probe.answers` whenever its own prompts come out the same.
+    """
     memo = getattr(runtime, "memo", None)
     if memo is not None and "icl_probe" in memo:
         return memo["icl_probe"]

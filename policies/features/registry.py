@@ -70,6 +70,11 @@ class Metered:
         self.spent += cost
         return lps, cost
 
+    def score(self, *args: Any, **kw: Any):
+        sums, cost = self.runtime.score(*args, **kw)
+        self.spent += cost
+        return sums, cost
+
 
 @dataclass
 class Features:

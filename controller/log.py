@@ -1,0 +1,155 @@
+"""The outcome log: one row per (task, strategy) run, in SQLite by default, with feedback attached later."""
+from __future__ import annotations
+
+import os
+import uuid
+from datetime import datetime, timezone
+from typing import Any, Iterable
+
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, create_engine, event, select
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
+
+from strategies.cost import Cost
+
+DEFAULT_URL = "sqlite:///tttc.db"
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Outcome(Base):
+    __tablename__ = "outcomes"
+    query_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    task_hash: Mapped[str] = mapped_column(String(64), index=True)
+    task_name: Mapped[str] = mapped_column(String(256))
+    suite: Mapped[str | None] = mapped_column(String(128), index=True)    # evaluation bookkeeping only,
+    family: Mapped[str | None] = mapped_column(String(128))               # never a feature
+    features: Mapped[dict] = mapped_column(JSON)
+    strategy: Mapped[str] = mapped_column(String(128), index=True)
+    attempts: Mapped[list] = mapped_column(JSON)
+    correct: Mapped[bool | None] = mapped_column(Boolean)
+    cost: Mapped[dict] = mapped_column(JSON)
+    wall_s: Mapped[float] = mapped_column(Float)              # copies of cost fields, for SQL queries
+    tokens_trained: Mapped[int] = mapped_column(Integer)
+    model_id: Mapped[str] = mapped_column(String(256), index=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
+    thread_id: Mapped[str | None] = mapped_column(String(128))
+    route_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class OutcomeRow(BaseModel):
+    """One outcome to append; `query_id` and `created_at` are filled in when left out."""
+    model_config = ConfigDict(extra="forbid")
+    task_hash: str
+    task_name: str = "task"
+    strategy: str
+    model_id: str
+    features: dict[str, float] = Field(default_factory=dict)
+    attempts: list[list[Any]] = Field(default_factory=list)   # per test input, best first
+    correct: bool | None = None
+    cost: Cost = Field(default_factory=Cost)
+    suite: str | None = None
+    family: str | None = None
+    thread_id: str | None = None
+    route_reason: str | None = None
+    query_id: str = Field(default_factory=lambda: uuid.uuid4().hex)
+    created_at: datetime = Field(default_factory=lambda: datetime.now(timezone.utc))
+
+    @classmethod
+    def from_result(cls, task: Any, result: Any, model_id: str, **kw: Any) -> "OutcomeRow":
+        """From a strategies.task.Task and a strategies.base.Result; scores it when the task has answers."""
+        from strategies.task import score
+        kw.setdefault("correct", score(task, result.prediction()))
+        return cls(task_hash=task.content_hash(), task_name=task.name, strategy=result.strategy,
+                   model_id=model_id, attempts=result.attempts, cost=result.cost, **kw)
+
+
+class UnknownQuery(KeyError):
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA journal_mode=WAL")      # readers do not block the writer; a crash rolls back cleanly
+    cur.execute("PRAGMA synchronous=NORMAL")    # with WAL: durable at checkpoints, never corrupt
+    cur.execute("PRAGMA busy_timeout=10000")    # several collectors may write to one file
+    cur.close()
+
+
+def _to_dict(o: Outcome) -> dict[str, Any]:
+    d = {c.name: getattr(o, c.name) for c in Outcome.__table__.columns}
+    if d["created_at"] is not None and d["created_at"].tzinfo is None:   # SQLite drops the zone
+        d["created_at"] = d["created_at"].replace(tzinfo=timezone.utc)
+    return d
+
+
+class OutcomeLog:
+    """Append-only outcomes, one transaction per row. `url` defaults to $TTTC_DB, then sqlite:///tttc.db."""
+
+    def __init__(self, url: str | None = None):
+        self.url = url or os.environ.get("TTTC_DB") or DEFAULT_URL
+        self.engine: Engine = create_engine(self.url)
+        if self.engine.dialect.name == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        Base.metadata.create_all(self.engine)
+
+    def append(self, row: OutcomeRow | dict[str, Any]) -> str:
+        """Write one outcome in its own transaction; returns its query_id."""
+        r = row if isinstance(row, OutcomeRow) else OutcomeRow.model_validate(row)
+        data = r.model_dump(mode="json", exclude={"created_at", "cost"})
+        with Session(self.engine) as s, s.begin():
+            s.add(Outcome(**data, cost=r.cost.model_dump(), wall_s=r.cost.wall_s,
+                          tokens_trained=r.cost.tokens_trained, created_at=r.created_at))
+        return r.query_id
+
+    def attach_feedback(self, query_id: str, correct: bool) -> None:
+        """Record whether the answer of `query_id` was right (feedback may arrive long after the run)."""
+        with Session(self.engine) as s, s.begin():
+            o = s.get(Outcome, query_id)
+            if o is None:
+                raise UnknownQuery(f"no outcome with query_id {query_id!r} in {self.url}")
+            o.correct = bool(correct)
+
+    def rows(self, strategy: str | None = None, model_id: str | None = None, suite: str | None = None,
+             task_hash: str | None = None, with_feedback: bool | None = None) -> list[dict[str, Any]]:
+        """Outcomes as plain dicts (one per row, oldest first), optionally filtered."""
+        q = select(Outcome).order_by(Outcome.created_at, Outcome.query_id)
+        for col, val in ((Outcome.strategy, strategy), (Outcome.model_id, model_id),
+                         (Outcome.suite, suite), (Outcome.task_hash, task_hash)):
+            if val is not None:
+                q = q.where(col == val)
+        if with_feedback is not None:
+            q = q.where(Outcome.correct.is_not(None) if with_feedback else Outcome.correct.is_(None))
+        with Session(self.engine) as s:
+            return [_to_dict(o) for o in s.scalars(q)]
+
+    def get(self, query_id: str) -> dict[str, Any]:
+        with Session(self.engine) as s:
+            o = s.get(Outcome, query_id)
+            if o is None:
+                raise UnknownQuery(f"no outcome with query_id {query_id!r} in {self.url}")
+            return _to_dict(o)
+
+    def done_keys(self, model_id: str | None = None) -> set[tuple[str, str, str]]:
+        """(task_hash, strategy, model_id) already logged, so that a collection run can resume."""
+        q = select(Outcome.task_hash, Outcome.strategy, Outcome.model_id).distinct()
+        if model_id is not None:
+            q = q.where(Outcome.model_id == model_id)
+        with Session(self.engine) as s:
+            return {tuple(r) for r in s.execute(q)}
+
+    def extend(self, rows: Iterable[OutcomeRow | dict[str, Any]]) -> list[str]:
+        return [self.append(r) for r in rows]
+
+    def close(self) -> None:
+        self.engine.dispose()
+
+    def __enter__(self) -> "OutcomeLog":
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()

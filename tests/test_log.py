@@ -1,0 +1,169 @@
+"""The outcome log: round trips, feedback, resumable keys, SQLite settings, and crashes mid-write."""
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import textwrap
+import time
+from datetime import timezone
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from controller.log import DEFAULT_URL, OutcomeLog, OutcomeRow, UnknownQuery
+from strategies.base import Result
+from strategies.cost import Cost
+from strategies.task import task_from_obj
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def row(**kw) -> OutcomeRow:
+    base = dict(task_hash="h1", task_name="t1", strategy="icl", model_id="tiny",
+                features={"demo_ppl": 2.5, "n_demos": 3.0}, attempts=[[[[1, 2]]]],
+                cost=Cost(wall_s=1.5, tokens_in=10, tokens_trained=40), suite="arc", family="flip")
+    return OutcomeRow(**(base | kw))
+
+
+@pytest.fixture
+def log(tmp_path):
+    with OutcomeLog(f"sqlite:///{tmp_path / 'o.db'}") as lg:
+        yield lg
+
+
+def test_a_row_round_trips_with_its_cost_flattened(log):
+    r = row(route_reason="demo_ppl high", thread_id="th-1")
+    qid = log.append(r)
+    got = log.get(qid)
+    assert qid == r.query_id and len(qid) == 32
+    assert got["features"] == r.features and got["attempts"] == r.attempts
+    assert got["cost"] == r.cost.model_dump() and got["wall_s"] == 1.5 and got["tokens_trained"] == 40
+    assert got["correct"] is None and got["suite"] == "arc" and got["route_reason"] == "demo_ppl high"
+    assert got["created_at"] == r.created_at and got["created_at"].tzinfo == timezone.utc
+
+
+def test_a_plain_dict_is_validated_and_unknown_keys_refused(log):
+    qid = log.append({"task_hash": "h", "strategy": "ttt", "model_id": "m", "correct": True})
+    assert log.get(qid)["correct"] is True
+    with pytest.raises(ValidationError, match="colour"):
+        log.append({"task_hash": "h", "strategy": "ttt", "model_id": "m", "colour": "red"})
+
+
+def test_feedback_attaches_to_its_query(log):
+    a, b = log.append(row()), log.append(row(strategy="ttt"))
+    log.attach_feedback(b, True)
+    assert log.get(a)["correct"] is None and log.get(b)["correct"] is True
+    log.attach_feedback(b, False)
+    assert log.get(b)["correct"] is False
+
+
+def test_feedback_for_an_unknown_query_is_a_clear_error(log):
+    with pytest.raises(UnknownQuery, match="no outcome with query_id 'nope'"):
+        log.attach_feedback("nope", True)
+
+
+def test_rows_filter_and_come_oldest_first(log):
+    ids = [log.append(row(strategy=s, correct=c)) for s, c in (("icl", True), ("ttt", None), ("icl", False))]
+    assert [r["query_id"] for r in log.rows()] == ids
+    assert [r["query_id"] for r in log.rows(strategy="icl")] == [ids[0], ids[2]]
+    assert [r["query_id"] for r in log.rows(with_feedback=False)] == [ids[1]]
+    assert log.rows(model_id="other") == []
+
+
+def test_done_keys_let_a_collection_resume(log):
+    log.append(row(task_hash="a", strategy="icl"))
+    log.append(row(task_hash="a", strategy="ttt"))
+    log.append(row(task_hash="a", strategy="ttt"))
+    log.append(row(task_hash="b", strategy="icl", model_id="other"))
+    assert log.done_keys() == {("a", "icl", "tiny"), ("a", "ttt", "tiny"), ("b", "icl", "other")}
+    assert log.done_keys("other") == {("b", "icl", "other")}
+
+
+def test_a_row_from_a_strategy_result_is_scored():
+    task = task_from_obj({"train": [{"input": "a", "output": "b"}], "test": [{"input": "c", "output": "d"}]})
+    res = Result(strategy="icl", attempts=[["x", "d"]], cost=Cost(wall_s=2.0))
+    r = OutcomeRow.from_result(task, res, "tiny", features={"n_demos": 1.0})
+    assert r.correct is True and r.task_hash == task.content_hash() and r.cost.wall_s == 2.0
+
+
+def test_the_url_comes_from_tttc_db_then_the_default(tmp_path, monkeypatch):
+    monkeypatch.setenv("TTTC_DB", f"sqlite:///{tmp_path / 'env.db'}")
+    with OutcomeLog() as lg:
+        lg.append(row())
+    assert (tmp_path / "env.db").exists()
+    monkeypatch.delenv("TTTC_DB")
+    monkeypatch.chdir(tmp_path)
+    with OutcomeLog() as lg:
+        assert lg.url == DEFAULT_URL == "sqlite:///tttc.db"
+    assert (tmp_path / "tttc.db").exists()
+
+
+def test_sqlite_runs_in_wal_mode_with_normal_sync(log):
+    with log.engine.connect() as c:
+        assert c.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
+        assert c.exec_driver_sql("PRAGMA synchronous").scalar() == 1   # NORMAL
+
+
+# -- crashes ----------------------------------------------------------------------------------------
+WRITER = textwrap.dedent("""
+    import os, sys
+    from sqlalchemy import event
+    from sqlalchemy.orm import Session
+    from controller.log import OutcomeLog
+    log = OutcomeLog(sys.argv[1])
+    die_at = int(sys.argv[2])
+    written = 0
+    @event.listens_for(Session, "after_flush")
+    def die(session, ctx):
+        if written == die_at:           # the INSERT is sent, the COMMIT is not
+            os._exit(3)
+    while True:
+        log.append({"task_hash": f"t{written}", "strategy": "ttt", "model_id": "m",
+                    "features": {"x": float(written)}, "attempts": [[[[1] * 30] * 30]]})
+        written += 1
+        if die_at < 0:
+            print(written, flush=True)
+""")
+
+
+def _writer(db: Path, die_at: int) -> subprocess.Popen:
+    env = os.environ | {"PYTHONPATH": str(REPO)}
+    return subprocess.Popen([sys.executable, "-c", WRITER, f"sqlite:///{db}", str(die_at)],
+                            env=env, stdout=subprocess.PIPE, text=True)
+
+
+def _consistent(db: Path) -> None:
+    con = sqlite3.connect(db)
+    assert con.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+    con.close()
+
+
+def test_a_process_dying_inside_a_write_loses_only_that_row(tmp_path):
+    db = tmp_path / "o.db"
+    proc = _writer(db, die_at=5)
+    assert proc.wait(timeout=60) == 3
+    _consistent(db)
+    with OutcomeLog(f"sqlite:///{db}") as lg:
+        assert [r["task_hash"] for r in lg.rows()] == [f"t{i}" for i in range(5)]
+        lg.append(row())   # and it still takes writes
+        assert len(lg.rows()) == 6
+
+
+def test_a_process_killed_at_a_random_moment_leaves_whole_rows(tmp_path):
+    db = tmp_path / "o.db"
+    proc = _writer(db, die_at=-1)
+    for _ in range(20):                   # let it commit some rows, then kill it mid-stream
+        proc.stdout.readline()
+    time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait(timeout=30)
+    _consistent(db)
+    with OutcomeLog(f"sqlite:///{db}") as lg:
+        rows = lg.rows()
+    assert len(rows) >= 20
+    assert all(r["features"] == {"x": float(r["task_hash"][1:])} and len(r["attempts"][0][0]) == 30
+               for r in rows)
