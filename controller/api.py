@@ -41,7 +41,7 @@ class Agent:
 
 
 def create_app(model: str | None = None, db: str | None = None, threads: str | None = None,
-               runtime: Any = None, features: str = "model", queue_size: int = 4, timeout_s: float = 900.0,
+               runtime: Any = None, features: str = "router", queue_size: int = 4, timeout_s: float = 900.0,
                max_body_bytes: int = MAX_BODY_BYTES, api_key: str | None = None, preload: bool = True,
                strategies_file: str | None = None) -> FastAPI:
     """The app. `threads`: a SQLite path or postgres URL for the thread store (see controller/threads.py);

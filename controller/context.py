@@ -19,8 +19,8 @@ class Context:
     model: str | None = None          # embedded model name (smollm2, gemma3-270m), a local HF folder, or "tiny"
     runtime: Any = None               # an already-loaded strategies.runtime.Runtime; wins over `model`
     db: str | None = None             # outcome-log SQLAlchemy URL; None: $TTTC_DB, and no logging when unset
-    features: Literal["model", "cheap"] = "model"   # "cheap": only features that need no model (no ICL probe);
-                                                    # a user-chosen strategy always gets only those
+    features: Literal["router", "all"] = "router"   # "router": what the router reads (see graph.featurize);
+                                                    # "all": every feature, for outcome rows to train on
     should_stop: Callable[[], bool] | None = None   # polled at every progress report; True cancels the run
 
     def get_runtime(self) -> Any:

@@ -45,15 +45,23 @@ def parse(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def featurize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Difficulty features for the router (and the log); the ICL probe's answers are kept for the ICL
-    node to reuse. A strategy the user chose needs no router, so it gets only the features that need
-    no model: a follow-up that reuses an adapter is not slowed by a probe nobody reads."""
+    """Difficulty features for the router and the log; the ICL probe's answers are kept for the ICL node.
+
+    The model-free features always (milliseconds); model features (an ICL probe, leave-one-out runs:
+    seconds) only as the context asks: "all" of them, or those the router reads, and none when the
+    user chose the strategy, since then no router runs.
+    """
+    from policies.features import FEATURES
     from policies.features import featurize as run_features
 
     runtime.stream_writer({"stage": "featurizing", "text": "featurizing"})
     ctx = _ctx(runtime)
-    with_model = ctx.features == "model" and not state.get("forced")
-    f = run_features(_task(state), ctx.get_runtime() if with_model else None)
+    names = None   # every feature the runtime given allows
+    if ctx.features == "router":
+        wanted = [] if state.get("forced") else _router_features()
+        names = [s.name for s in FEATURES.values() if s.needs == "none" or s.name in wanted]
+    needs_model = names is None or any(FEATURES[n].needs != "none" for n in names)
+    f = run_features(_task(state), ctx.get_runtime() if needs_model else None, names=names)
     icl = None
     if f.icl_answer is not None:
         icl = {"answers": f.icl_answer, "prompts": f.icl_prompts, "cost": f.icl_cost.model_dump()}
@@ -130,6 +138,14 @@ def after_route(state: State) -> Literal["icl", "ttt"]:
 
 def _ctx(runtime: Runtime[Context]) -> Context:
     return runtime.context if runtime.context is not None else Context()
+
+
+def _router_features() -> list[str]:
+    """Feature names the router reads, when policies.route says (`needed_features()`); otherwise none,
+    and the router computes whatever it lacks itself (it is given the runtime)."""
+    from policies import route as routing
+    needed = getattr(routing, "needed_features", None)
+    return list(needed()) if needed is not None else []
 
 
 def _task(state: State):

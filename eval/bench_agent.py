@@ -166,7 +166,7 @@ def main(argv=None) -> int:
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--per-client", type=int, default=10)
     ap.add_argument("--queue", type=int, default=None, help="server --queue (default 4; 1 with --smoke, so 429s happen)")
-    ap.add_argument("--features", choices=["model", "cheap"], default="model")
+    ap.add_argument("--features", choices=["router", "all"], default="router")
     args = ap.parse_args(argv)
     tmp = Path(tempfile.mkdtemp(prefix="bench-agent-"))
     args.queue = args.queue if args.queue is not None else (1 if args.smoke else 4)

@@ -18,7 +18,7 @@ from controller.api import create_app
 
 def make_app(tmp_path, rt, **kw):
     kw.setdefault("db", f"sqlite:///{tmp_path / 'log.db'}")
-    return create_app(runtime=rt, features="cheap", threads=str(tmp_path / "threads.sqlite"), **kw)
+    return create_app(runtime=rt, threads=str(tmp_path / "threads.sqlite"), **kw)
 
 
 @pytest.fixture(scope="module")
@@ -201,7 +201,7 @@ def live_server(tmp_path_factory):
         port = s.getsockname()[1]
     env = {**os.environ, "TTTC_API_KEY": "k"}
     (tmp / "long.yaml").write_text(f"{LONG_TTT}: {{kind: ttt, train: {{max_steps: 500, epochs: 500, eval_every: 0}}}}\n")
-    proc = subprocess.Popen([sys.executable, "-m", "controller.cli", "serve", "--model", "tiny", "--features", "cheap",
+    proc = subprocess.Popen([sys.executable, "-m", "controller.cli", "serve", "--model", "tiny",
                              "--port", str(port), "--threads", str(tmp / "t.sqlite"), "--db", f"sqlite:///{tmp / 'l.db'}",
                              "--strategies-file", str(tmp / "long.yaml"), "--log-level", "warning"],
                             env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)

@@ -31,7 +31,7 @@ def test_graph_is_named_in_langgraph_json():
 
 
 def test_icl_path_answers_a_text_task_with_route_and_cost(graph, tiny_rt):
-    state, events = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt, features="cheap"))
+    state, events = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt))
     assert state["choice"] == "icl" and state["result"]["strategy"] == "icl"
     assert state["reason"].startswith("default rule")
     stages = [e["stage"] for e in events]
@@ -41,7 +41,7 @@ def test_icl_path_answers_a_text_task_with_route_and_cost(graph, tiny_rt):
 
 def test_ttt_path_streams_training_progress(graph, tiny_rt):
     name = add_tiny_ttt()
-    state, events = turn(graph, grid_message(1, name), Context(runtime=tiny_rt, features="cheap"))
+    state, events = turn(graph, grid_message(1, name), Context(runtime=tiny_rt))
     assert state["result"]["strategy"] == name and state["forced"]
     training = [e for e in events if e["stage"] == "training"]
     assert training and training[-1]["text"] == f"training {training[-1]['step']}/{training[-1]['of']} steps" + \
@@ -51,40 +51,48 @@ def test_ttt_path_streams_training_progress(graph, tiny_rt):
 
 
 def test_a_strategy_named_for_the_turn_skips_the_router(graph, tiny_rt):
-    state, events = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt, features="cheap"), strategy="icl-vote")
+    state, events = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt), strategy="icl-vote")
     assert state["result"]["strategy"] == "icl-vote" and state["reason"] == "chosen by the user"
 
 
 def test_unparseable_message_replies_without_running_anything(graph, tiny_rt):
-    state, events = turn(graph, "what is the weather", Context(runtime=tiny_rt, features="cheap"))
+    state, events = turn(graph, "what is the weather", Context(runtime=tiny_rt))
     assert "I accept" in state["reply"] and state["result"] is None and events == []
 
 
 def test_unknown_turn_strategy_gets_a_reply(graph, tiny_rt):
-    state, _ = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt, features="cheap"), strategy="nope")
+    state, _ = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt), strategy="nope")
     assert "Unknown strategy 'nope'" in state["reply"] and state["result"] is None
 
 
-def test_plain_icl_reuses_the_featurizer_probe(graph, tiny_rt, monkeypatch):
+def test_features_are_those_the_router_reads_and_plain_icl_reuses_the_probe(graph, tiny_rt, monkeypatch):
     import policies.route
+    monkeypatch.setattr(policies.route, "needed_features", lambda: ["self_consistency"], raising=False)
     monkeypatch.setattr(policies.route, "route", lambda task, rt, features: ("icl", "test router"))
-    state, _ = turn(graph, grid_message(2), Context(runtime=tiny_rt, features="model"))
+    state, _ = turn(graph, grid_message(2), Context(runtime=tiny_rt))
+    values = state["features"]["values"]
+    assert "self_consistency" in values and "loo_icl_acc" not in values and "n_demos" in values
     assert state["result"]["info"] == {"reused_probe": True} and state["reason"] == "test router"
-    assert "self_consistency" in state["features"]["values"]
+
+
+def test_all_features_mode_computes_every_column(graph, tiny_rt):
+    from policies.features import feature_columns
+    state, _ = turn(graph, grid_message(2, "icl"), Context(runtime=tiny_rt, features="all"))
+    assert set(state["features"]["values"]) == set(feature_columns())
 
 
 def test_a_chosen_strategy_skips_the_model_features(graph, tiny_rt):
-    state, _ = turn(graph, grid_message(2, "icl"), Context(runtime=tiny_rt, features="model"))
+    state, _ = turn(graph, grid_message(2, "icl"), Context(runtime=tiny_rt))
     assert "self_consistency" not in state["features"]["values"] and "n_demos" in state["features"]["values"]
     assert "reused_probe" not in state["result"]["info"]
 
 
 def test_log_appends_one_row_per_answer_only_when_a_db_is_set(graph, tiny_rt, tmp_path, monkeypatch):
     monkeypatch.delenv("TTTC_DB", raising=False)
-    state, _ = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt, features="cheap"))
+    state, _ = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt))
     assert state["query_id"] is None
     url = f"sqlite:///{tmp_path / 'log.db'}"
-    ctx = Context(runtime=tiny_rt, features="cheap", db=url)
+    ctx = Context(runtime=tiny_rt, db=url)
     state, _ = turn(graph, TEXT_MESSAGE, ctx, thread="logged")
     turn(graph, "hello", ctx, thread="logged")   # a reply, not an answer: no row
     from controller.log import OutcomeLog
@@ -104,7 +112,7 @@ def test_stopping_mid_training_cancels_and_restores_the_base_weights(graph, tiny
             stopped.append(True)
         return bool(stopped)
 
-    ctx = Context(runtime=tiny_rt, features="cheap", should_stop=should_stop)
+    ctx = Context(runtime=tiny_rt, should_stop=should_stop)
     with pytest.raises(Cancelled):
         run_turn(graph, "c", grid_message(3, name), ctx,
                  on_event=lambda e: seen.append(e) if e["stage"] == "training" else None)

@@ -11,7 +11,7 @@ from controller.threads import open_checkpointer, run_turn, thread_state
 
 @pytest.fixture
 def ctx(tiny_rt):
-    return Context(runtime=tiny_rt, features="cheap")
+    return Context(runtime=tiny_rt)
 
 
 def test_a_follow_up_answers_on_the_thread_task(tmp_path, ctx):

@@ -18,8 +18,9 @@ def add_arguments(p) -> None:
     p.add_argument("--db", default=None, help="outcome-log SQLAlchemy URL (or set TTTC_DB)")
     p.add_argument("--threads", default=None, help="thread store: SQLite file or postgres:// URL "
                                                    "(default $TTTC_THREADS, then tttc_threads.sqlite)")
-    p.add_argument("--features", choices=["model", "cheap"], default="model",
-                   help="'cheap': router features that need no model")
+    p.add_argument("--features", choices=["router", "all"], default="router",
+                   help="'router': compute the features the router reads; 'all': every feature, so each "
+                        "outcome row can train a router (adds seconds per turn)")
 
 
 def complete(lines: list[str]) -> bool:
