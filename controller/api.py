@@ -193,15 +193,18 @@ def _submit(agent: Agent, fn, stream: bool) -> tuple[Job, asyncio.Queue | None]:
     loop = asyncio.get_running_loop()
     events: asyncio.Queue | None = asyncio.Queue() if stream else None
 
-    def emit(event: dict[str, Any]) -> None:   # on the worker thread
-        loop.call_soon_threadsafe(events.put_nowait, event)
+    def emit(event: dict[str, Any] | None) -> None:   # on the worker thread; None: the job is done
+        try:
+            loop.call_soon_threadsafe(events.put_nowait, event)
+        except RuntimeError:   # the loop is gone (server shutting down): nobody is listening
+            pass
 
     try:
         job = agent.worker.submit(fn, on_event=emit if stream else None)
     except Busy as e:
         raise HTTPException(429, str(e), headers={"Retry-After": str(e.retry_after)}) from None
     if stream:
-        job.future.add_done_callback(lambda f: loop.call_soon_threadsafe(events.put_nowait, None))
+        job.future.add_done_callback(lambda f: emit(None))
     return job, events
 
 
