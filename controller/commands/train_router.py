@@ -1,0 +1,73 @@
+"""`tttc train-router`: fit the router and cost model on the outcome log, calibrate lam to a budget, ship them."""
+from __future__ import annotations
+
+import sys
+
+
+def add_arguments(p) -> None:
+    p.add_argument("--db", default=None, help="outcome-log SQLAlchemy URL (default $TTTC_DB, then sqlite:///tttc.db)")
+    p.add_argument("--out", default=None, help="folder for router.json, cost_model.json, manifest.json "
+                                               "(default policies/shipped/, which `route()` loads)")
+    p.add_argument("--budget", default="share=0.3",
+                   help="share=F: send about F of tasks past the cheap strategy; seconds=S: mean predicted "
+                        "seconds per task (default share=0.3)")
+    p.add_argument("--holdout-families", default="",
+                   help="comma-separated families kept out of training and reported apart")
+    p.add_argument("--folds", type=int, default=5, help="grouped cross-validation folds (families never split)")
+    p.add_argument("--estimator", default="logreg", help="per-strategy classifier: logreg or hgb")
+    p.add_argument("--features", default=None,
+                   help="comma-separated feature names to route on (default: every registered feature logged)")
+    p.add_argument("--model-id", default=None, help="use the rows of this model (needed when the log holds several)")
+    p.add_argument("--cheap", default="icl", help="the default route; every other strategy is an expensive call")
+
+
+def _fmt(x) -> str:
+    return "n/a" if x is None else f"{x:.3f}"
+
+
+def run(args) -> int:
+    from dataclasses import asdict
+
+    from controller.log import OutcomeLog
+    from policies.bundle import bundle_dir, save_bundle
+    from policies.train import parse_budget, train_router
+
+    budget = parse_budget(args.budget)
+    with OutcomeLog(args.db) as log:
+        rows = log.rows(with_feedback=True)
+        url = log.url
+    if not rows:
+        print(f"tttc train-router: {url} holds no outcome with a known result; run `tttc collect` first",
+              file=sys.stderr)
+        return 1
+    import sklearn.linear_model  # noqa: F401  (loads the BLAS and OpenMP libraries the limit must reach)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):   # hundreds of small fits: extra BLAS threads only contend (10x slower on 2 busy cores)
+        trained = train_router(rows, budget, [f for f in args.holdout_families.split(",") if f], folds=args.folds,
+                               features=args.features.split(",") if args.features else None,
+                               model_id=args.model_id, cheap=args.cheap, estimator=args.estimator)
+    r = trained.report
+    out = save_bundle(trained.router, trained.cost_model, args.out or bundle_dir(), budget=asdict(budget),
+                      cheap=trained.cheap, model_id=trained.model_id, report=r, db=url,
+                      arguments={k: v for k, v in vars(args).items() if k != "command"})
+
+    print(f"{r['tasks']} tasks ({r['complete_tasks']} with every strategy), {r['families']} families, "
+          f"model {r['model_id']}")
+    for s, a in r["always"].items():
+        print(f"  always {s:<12} accuracy {_fmt(a['accuracy'])}  {_fmt(a['seconds'])} s")
+    cv = r["cv"]
+    if "at_budget" in cv:
+        b = cv["at_budget"]
+        print(f"cross-validated, {cv['folds']} folds grouped by family (each fold's families unseen in training):")
+        print(f"  at {args.budget}: accuracy {_fmt(b['accuracy'])}, {_fmt(b['seconds'])} s, share {_fmt(b['share'])}")
+        if "apgr" in cv:
+            print(f"  APGR {_fmt(cv['apgr'])}  CPT(50%) {_fmt(cv['cpt50'])}  CPT(80%) {_fmt(cv['cpt80'])}"
+                  f"  ({cv['weak']} -> {cv['strong']})")
+    if cv.get("note"):
+        print(f"  note: {cv['note']}")
+    if r["holdout"]:
+        h = r["holdout"]["routed"]
+        print(f"held-out families {r['holdout']['families']}: accuracy {_fmt(h['accuracy'])}, "
+              f"{_fmt(h['seconds'])} s, share {_fmt(h['share'])}")
+    print(f"lam {r['lam']:.4g} per second; saved to {out}")
+    return 0

@@ -1,0 +1,295 @@
+"""Router benchmark on the outcome log: leave-families-out curves, baselines, APGR/CPT, targets, feature ablation.
+
+  .venv/bin/python -m eval.bench_router --db sqlite:///tttc.db --out eval/results/router.json --md
+
+Every query is scored by a router and a cost model fitted on other families only (GroupKFold by
+family). Budgets sweep the share of queries sent past ICL; each router reports accuracy and mean
+wall seconds per point (real seconds of the strategy it picked). APGR and CPT are measured between
+always-ICL and the best always-TTT strategy. Targets: routed accuracy >= 95% of the best TTT at
+<= 35% of its wall time; APGR >= 0.8; at or above both single-feature routers at every budget strictly
+between all-ICL and all-TTT. The ablation drops one feature group at a time and reports the APGR
+change beside the group's mean cost per query (from `tttc collect`'s feature-cost table).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SHARES = [round(x, 2) for x in np.linspace(0, 1, 11)]
+TARGET_ACC, TARGET_TIME, TARGET_APGR = 0.95, 0.35, 0.8
+THRESHOLDS = {"ppl-threshold": ("demo_ppl", "high"), "consistency-threshold": ("self_consistency", "low")}
+
+
+def _f(x: Any) -> float | None:
+    return None if x is None or not math.isfinite(float(x)) else float(x)
+
+
+def is_ttt(name: str) -> bool:
+    """A strategy that trains at test time: its registered kind, or its name when it is not registered."""
+    from eval.executors import TRAINING_KINDS
+    from strategies.library import StrategyError, registry
+    try:
+        return registry().get(name).kind in TRAINING_KINDS
+    except StrategyError:
+        return name.startswith(TRAINING_KINDS)
+
+
+def points_json(points) -> list[dict[str, Any]]:
+    return [{"budget": p.budget, "share": p.share, "accuracy": p.accuracy, "seconds": p.seconds} for p in points]
+
+
+def cost_axis(points, weak_s: float, strong_s: float) -> list:
+    """Points re-expressed with x = (mean seconds - always-weak's) / (always-strong's - always-weak's),
+    clipped to [0, 1]: APGR over cost. With two routes of fixed cost this is the share of expensive calls."""
+    from dataclasses import replace
+    span = strong_s - weak_s
+    return [replace(p, share=float(np.clip((p.seconds - weak_s) / span, 0, 1)) if span > 0 else p.share)
+            for p in points]
+
+
+def featurizing_seconds(cols: list[str], feature_costs: dict[str, dict]) -> dict[str, float]:
+    """Mean seconds per query each router spends on features before any strategy runs (0 where the
+    log has no feature costs): the learned router computes every feature it reads, a threshold one."""
+    from policies.features import FEATURES
+
+    def cost(names) -> float:
+        return sum(feature_costs[n]["wall_s"] for n in names if n in feature_costs)
+    used = [s.name for s in FEATURES.values() if set(s.keys) & set(cols)]
+    return {"router": cost(used), "ppl-threshold": cost(["demo_ppl"]),
+            "consistency-threshold": cost(["self_consistency"])}
+
+
+def gap_metrics(points, weak: float, strong: float) -> dict[str, float | None]:
+    from policies.metrics import apgr, cpt
+    if weak == strong:
+        return {"apgr": None, "cpt50": None, "cpt80": None}
+    return {"apgr": apgr(points, weak, strong), "cpt50": _f(cpt(points, weak, strong, 0.5)),
+            "cpt80": _f(cpt(points, weak, strong, 0.8))}
+
+
+def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: str = "logreg",
+              feature_costs: dict[str, dict] | None = None, ablate: bool = True) -> dict[str, Any]:
+    from policies.baselines import Oracle, Random, Threshold
+    from policies.budget import Budget
+    from policies.crossval import OutOfFold, out_of_fold, task_groups
+    from policies.metrics import curve, evaluate
+    from policies.table import pivot
+    from policies.train import feature_set
+
+    cols = feature_set(rows, None)
+    table = pivot(rows, feature_names=cols, cheap=cheap).complete()
+    if table.n == 0:
+        raise ValueError("no task has an outcome for every strategy; collect more (or fewer strategies)")
+    groups = task_groups(rows)
+    fam = [groups[k] for k in table.keys]
+    params = {"estimator": estimator, "random_state": 0}
+    P, C = out_of_fold(table, fam, n_splits=folds, **params)
+
+    acc = {s: float(table.correct[:, j].mean()) for j, s in enumerate(table.strategies)}
+    secs = {s: float(table.seconds[:, j].mean()) for j, s in enumerate(table.strategies)}
+    expensive = [s for s in table.strategies if s != table.cheap]
+    ttt = [s for s in expensive if is_ttt(s)] or expensive
+    strong = max(ttt, key=lambda s: (acc[s], -secs[s]))
+    weak_acc, strong_acc = acc[table.cheap], acc[strong]
+
+    routers: dict[str, Any] = {"router": OutOfFold(P, table.strategies),
+                               "random": Random(expensive=[strong], seed=0), "oracle": Oracle.of(table)}
+    notes = []
+    for name, (feature, direction) in THRESHOLDS.items():
+        if feature in cols:
+            routers[name] = Threshold(feature, direction, expensive=strong)
+        else:
+            notes.append(f"{name}: feature {feature} is not in the log")
+    # budgets in mean seconds, from always-ICL's to always-strong's: with several expensive strategies
+    # a share of "expensive calls" lumps a 4 s vote with a 30 s training run, seconds do not
+    lo, hi = secs[table.cheap], secs[strong]
+    budgets = [lo + f * (hi - lo) for f in SHARES]
+    curves = {name: curve(r, table, seconds=budgets, costs=C) for name, r in routers.items()}
+    by_share = {name: curve(r, table, shares=SHARES, costs=C) for name, r in routers.items()}
+    summary = {name: {"cost_axis": gap_metrics(cost_axis(curves[name], lo, hi), weak_acc, strong_acc),
+                      "share_axis": gap_metrics(by_share[name], weak_acc, strong_acc)} for name in routers}
+    q = table.queries(C)
+    always = {s: {"accuracy": acc[s], "seconds": secs[s]} for s in table.strategies}
+
+    overhead = featurizing_seconds(cols, feature_costs or {})
+    # target 1: a point at no more than 35% of the strong strategy's seconds, featurizing included,
+    # within 95% of its accuracy
+    limit = TARGET_TIME * secs[strong]
+    spend = limit - overhead["router"]
+    at_limit = evaluate(routers["router"].route(q, Budget(seconds=max(spend, 0.0))), table, spend)
+    cheap_enough = [p for p in curves["router"] + by_share["router"] + [at_limit] if p.seconds <= spend]
+    best = max(cheap_enough, key=lambda p: p.accuracy, default=None)
+    t1 = best is not None and best.accuracy >= TARGET_ACC * strong_acc
+    # target 3: at or above each single-feature router at every budget strictly between the ends
+    by_budget = {name: {p.budget: p for p in pts} for name, pts in curves.items()}
+    inner = budgets[1:-1]
+    margins = {name: [by_budget["router"][b].accuracy - by_budget[name][b].accuracy for b in inner]
+               for name in THRESHOLDS if name in curves}
+    t3 = bool(margins) and all(m >= 0 for ms in margins.values() for m in ms)
+    apgr_r = summary["router"]["cost_axis"]["apgr"]
+    targets = {
+        "accuracy_at_time": {"pass": t1, "limit_seconds": limit, "need_accuracy": TARGET_ACC * strong_acc,
+                             "featurizing_s": overhead["router"],
+                             "best": None if best is None else points_json([best])[0]},
+        "apgr": {"pass": apgr_r is not None and apgr_r >= TARGET_APGR, "value": apgr_r, "need": TARGET_APGR,
+                 "axis": "cost"},
+        "above_single_feature": {"pass": t3, "min_margin": {k: min(v) if v else None for k, v in margins.items()},
+                                 "note": "; ".join(notes) or None},
+    }
+
+    ablation = []
+    if ablate:
+        base = Ablation(table, fam, C, budgets, folds, params, weak_acc, strong_acc)
+        ablation = base.run(cols, apgr_r, feature_costs or {})
+
+    return {"tasks": table.n, "families": len(set(fam)), "folds": min(folds, len(set(fam))), "featurizing_s": overhead,
+            "strategies": table.strategies, "features": cols, "weak": table.cheap, "strong": strong,
+            "always": always, "budgets_s": budgets, "curves": {k: points_json(v) for k, v in curves.items()},
+            "curves_by_share": {k: points_json(v) for k, v in by_share.items()},
+            "summary": summary, "targets": targets, "ablation": ablation}
+
+
+class Ablation:
+    """Refit the router without one feature group at a time (same folds, same costs) and report APGR."""
+
+    def __init__(self, table, fam, C, budgets, folds, params, weak_acc, strong_acc):
+        self.table, self.fam, self.C, self.budgets = table, fam, C, budgets
+        self.folds, self.params, self.weak_acc, self.strong_acc = folds, params, weak_acc, strong_acc
+
+    def apgr(self, keep: list[str]) -> float | None:
+        from policies.crossval import OutOfFold, out_of_fold
+        from policies.metrics import curve
+        t = self.table
+        P, _ = out_of_fold(t, self.fam, n_splits=self.folds, columns=keep, **self.params)
+        pts = curve(OutOfFold(P, t.strategies), t, seconds=self.budgets, costs=self.C)
+        lo, hi = self.budgets[0], self.budgets[-1]
+        return gap_metrics(cost_axis(pts, lo, hi), self.weak_acc, self.strong_acc)["apgr"]
+
+    def run(self, cols: list[str], apgr_all: float | None, feature_costs: dict[str, dict]) -> list[dict[str, Any]]:
+        """One entry per registered feature group in the log, plus all model features at once; the cost
+        column is the group's mean seconds per query as collected (None when it was not recorded)."""
+        from policies.features import FEATURES
+        model = [s.name for s in FEATURES.values() if s.needs == "model"]
+        drops = [(s.name, [s.name], [c for c in s.keys if c in cols]) for s in FEATURES.values()]
+        drops.append(("all model features", model, [c for n in model for c in FEATURES[n].keys if c in cols]))
+        out = []
+        for name, specs, dropped in drops:
+            if not dropped:
+                continue
+            keep = [c for c in cols if c not in dropped]
+            a = self.apgr(keep) if keep else None
+            known = [feature_costs[n]["wall_s"] for n in specs if n in feature_costs]
+            out.append({"dropped": name, "columns": dropped, "apgr": a,
+                        "apgr_change": None if a is None or apgr_all is None else a - apgr_all,
+                        "cost_s_per_query": sum(known) if known else None})
+        return out
+
+
+def _n(x: Any, fmt: str = ".3f") -> str:
+    return "n/a" if x is None else format(x, fmt)
+
+
+def markdown(res: dict[str, Any], command: str) -> str:
+    t = res["targets"]
+    names = list(res["curves"])
+    lines = [f"Router benchmark: {res['tasks']} tasks, {res['families']} families, model {res.get('model_id', '?')}, "
+             f"{res['folds']}-fold cross-validation grouped by family (every task routed by models that never "
+             "saw its family).", "", f"```sh\n{command}\n```", "",
+             "| route | accuracy | mean s |", "|---|---|---|"]
+    lines += [f"| always {s} | {_n(a['accuracy'])} | {_n(a['seconds'], '.1f')} |" for s, a in res["always"].items()]
+    lines += ["", f"Accuracy / mean wall seconds per budget (target mean seconds, from always-{res['weak']} to "
+              f"always-{res['strong']}; the baselines' expensive route is {res['strong']}):", "",
+              "| budget s | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
+    for b in res["budgets_s"]:
+        cells = []
+        for n in names:
+            p = next((p for p in res["curves"][n] if p["budget"] == b), None)
+            cells.append("" if p is None else f"{p['accuracy']:.3f} / {p['seconds']:.1f}")
+        lines.append(f"| {b:.1f} | " + " | ".join(cells) + " |")
+    f = res["featurizing_s"]
+    lines += ["", "Curves count the strategies' seconds only. Featurizing before routing costs, per query: "
+              + ", ".join(f"{k} {v:.2f} s" for k, v in f.items())
+              + " (counted in the time target; when the router picks ICL, the ICL probe's answer can be reused)."]
+    lines += ["", f"APGR and CPT between always-{res['weak']} and always-{res['strong']}; x is the normalised "
+              "mean seconds (cost) or RouteLLM's share of calls past the cheap route (share):", "",
+              "| router | APGR cost | CPT(50%) cost | CPT(80%) cost | APGR share | CPT(50%) share | CPT(80%) share |",
+              "|---|---|---|---|---|---|---|"]
+    for n, m in res["summary"].items():
+        c, sh = m["cost_axis"], m["share_axis"]
+        lines.append(f"| {n} | {_n(c['apgr'])} | {_n(c['cpt50'])} | {_n(c['cpt80'])} | "
+                     f"{_n(sh['apgr'])} | {_n(sh['cpt50'])} | {_n(sh['cpt80'])} |")
+    best = t["accuracy_at_time"]["best"]
+    best_text = "none" if best is None else f"{best['accuracy']:.3f} at {best['seconds']:.1f} s"
+    margin = ", ".join(f"{k} {_n(v, '+.3f')}" for k, v in t["above_single_feature"]["min_margin"].items())
+    lines += ["", "| target | result | measured |", "|---|---|---|",
+              f"| accuracy >= {TARGET_ACC:.0%} of {res['strong']} at <= {TARGET_TIME:.0%} of its time | "
+              f"{'PASS' if t['accuracy_at_time']['pass'] else 'FAIL'} | best within "
+              f"{_n(t['accuracy_at_time']['limit_seconds'], '.1f')} s, "
+              f"{_n(t['accuracy_at_time']['featurizing_s'], '.1f')} s of it featurizing: {best_text} "
+              f"(need {_n(t['accuracy_at_time']['need_accuracy'])}) |",
+              f"| APGR (cost) >= {TARGET_APGR} | {'PASS' if t['apgr']['pass'] else 'FAIL'} | {_n(t['apgr']['value'])} |",
+              f"| at or above both single-feature routers at every inner budget | "
+              f"{'PASS' if t['above_single_feature']['pass'] else 'FAIL'} | min margin {margin or 'n/a'}"
+              + (f"; {t['above_single_feature']['note']}" if t["above_single_feature"]["note"] else "") + " |"]
+    if res["ablation"]:
+        lines += ["", "Feature ablation (router refitted without the group, same folds; cost per query as "
+                  "`tttc collect` metered it; first_token_entropy reads the ICL probe that self_consistency pays for):", "",
+                  "| feature group dropped | APGR cost | change | feature s/query |", "|---|---|---|---|"]
+        lines += [f"| {a['dropped']} | {_n(a.get('apgr'))} | {_n(a.get('apgr_change'), '+.3f')} | "
+                  f"{_n(a['cost_s_per_query'], '.2f')} |" for a in res["ablation"]]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--db", default=None, help="outcome-log URL (default $TTTC_DB, then sqlite:///tttc.db)")
+    ap.add_argument("--out", required=True, help="results JSON, e.g. eval/results/router.json")
+    ap.add_argument("--md", action="store_true", help="print Markdown tables for eval/RESULTS.md")
+    ap.add_argument("--folds", type=int, default=5, help="GroupKFold folds over families")
+    ap.add_argument("--cheap", default="icl", help="the default route (the weak end of APGR)")
+    ap.add_argument("--estimator", default="logreg", help="router classifier: logreg or hgb")
+    ap.add_argument("--model-id", default=None, help="the model whose rows to use (needed when the log holds several)")
+    ap.add_argument("--no-ablation", action="store_true", help="skip the feature ablation")
+    args = ap.parse_args(argv)
+
+    from controller.log import OutcomeLog
+    from eval.feature_costs import FeatureCosts
+
+    with OutcomeLog(args.db) as log:
+        rows = log.rows(with_feedback=True)
+        models = sorted({r["model_id"] for r in rows})
+        if args.model_id is None and len(models) > 1:
+            print(f"bench_router: the log holds several models {models}; pass --model-id", file=sys.stderr)
+            return 2
+        model_id = args.model_id or (models[0] if models else None)
+        rows = [r for r in rows if r["model_id"] == model_id]
+        if not rows:
+            print(f"bench_router: no labelled rows in {log.url}; run `tttc collect` first", file=sys.stderr)
+            return 1
+        costs = FeatureCosts(log.engine).means(model_id)
+    import sklearn.linear_model  # noqa: F401  (loads the BLAS and OpenMP libraries the limit must reach)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):   # hundreds of small fits: extra BLAS threads only contend (10x slower on 2 busy cores)
+        res = benchmark(rows, folds=args.folds, cheap=args.cheap, estimator=args.estimator, feature_costs=costs,
+                        ablate=not args.no_ablation)
+    command = " ".join([".venv/bin/python -m eval.bench_router", *(argv if argv is not None else sys.argv[1:])])
+    res = {"command": command, "model_id": model_id, **res}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(res, indent=1))
+    if args.md:
+        print(markdown(res, command))
+    else:
+        for name, t in res["targets"].items():
+            print(f"{name}: {'PASS' if t['pass'] else 'FAIL'}")
+    print(f"results: {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

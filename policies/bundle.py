@@ -1,0 +1,90 @@
+"""A shipped router: router.json, cost_model.json and manifest.json in one folder, saved and loaded together."""
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any
+
+from .cost_model import CostModel
+from .router import StrategyRouter
+from .store import FORMAT_VERSION, ModelFileError, load_cost_model, load_router, package_version, save_cost_model, save_router
+
+SHIPPED = Path(__file__).with_name("shipped")   # what `route()` uses unless $TTTC_ROUTER_DIR says otherwise
+ROUTER_FILE, COST_FILE, MANIFEST_FILE = "router.json", "cost_model.json", "manifest.json"
+MANIFEST_FORMAT = "ttt-controller/router-manifest"
+
+
+def bundle_dir() -> Path:
+    return Path(os.environ.get("TTTC_ROUTER_DIR") or SHIPPED)
+
+
+@dataclass(frozen=True)
+class Bundle:
+    """A fitted router (its `lam` is the calibrated one), the cost model it trades against, and the
+    manifest: budget, cheap strategy, the features to compute, model id and the training report."""
+    router: StrategyRouter
+    cost_model: CostModel
+    manifest: dict[str, Any]
+
+    @property
+    def lam(self) -> float:
+        return float(self.router.lam)
+
+    @property
+    def feature_names(self) -> list[str]:
+        return [str(c) for c in self.router.feature_names_in_]
+
+    @property
+    def strategies(self) -> list[str]:
+        return [str(s) for s in self.router.strategies_]
+
+    @property
+    def cheap(self) -> str:
+        return str(self.manifest.get("cheap", self.strategies[0]))
+
+
+def save_bundle(router: StrategyRouter, cost_model: CostModel, out: str | Path, **manifest: Any) -> Path:
+    """Write the three files into `out` (created if needed); `manifest` adds fields (budget, report, ...)."""
+    if getattr(router, "feature_names_in_", None) is None:
+        raise ValueError("a shipped router needs feature names (fit it with feature_names=...)")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    save_router(router, out / ROUTER_FILE)
+    save_cost_model(cost_model, out / COST_FILE)
+    doc = {"format": MANIFEST_FORMAT, "format_version": FORMAT_VERSION, "package_version": package_version(),
+           "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "lam": float(router.lam),   # a copy for readers; router.json's params.lam is the one used
+           "strategies": [str(s) for s in router.strategies_],
+           "feature_names": [str(c) for c in router.feature_names_in_], **manifest}
+    tmp = out / (MANIFEST_FILE + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1, allow_nan=False, default=str))
+    os.replace(tmp, out / MANIFEST_FILE)
+    return out
+
+
+def load_bundle(directory: str | Path | None = None) -> Bundle | None:
+    """The bundle in `directory` (default: bundle_dir()); None when it holds no router.json. A bundle
+    with a missing, foreign or damaged file raises ModelFileError naming the file."""
+    d = Path(directory) if directory is not None else bundle_dir()
+    if not (d / ROUTER_FILE).exists():
+        return None
+    router = load_router(d / ROUTER_FILE)
+    if getattr(router, "feature_names_in_", None) is None:
+        raise ModelFileError(f"{d / ROUTER_FILE}: a shipped router needs feature names; this one has none")
+    cost_model = load_cost_model(d / COST_FILE)
+    path = d / MANIFEST_FILE
+    try:
+        manifest = json.loads(path.read_text())
+    except OSError as e:
+        raise ModelFileError(f"{path}: cannot read: {e.strerror or e}") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ModelFileError(f"{path}: not a {MANIFEST_FORMAT} file (not JSON: {e})") from None
+    if not isinstance(manifest, dict) or manifest.get("format") != MANIFEST_FORMAT:
+        raise ModelFileError(f"{path}: not a {MANIFEST_FORMAT} file")
+    missing = [s for s in router.strategies_ if s not in cost_model.strategies]
+    if missing:
+        raise ModelFileError(f"{d / COST_FILE}: no cost data for the router's strategies {missing}")
+    return Bundle(router, cost_model, manifest)

@@ -1,0 +1,122 @@
+"""Train the router to ship: fit on logged outcomes, check it on unseen families, calibrate lam to a budget."""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Iterable, Mapping, Sequence
+
+import numpy as np
+
+from .budget import Budget, calibrate_lambda, choose
+from .cost_model import CostModel
+from .crossval import OutOfFold, feature_dicts, out_of_fold, task_groups
+from .metrics import evaluate, summary
+from .router import StrategyRouter, fit_router
+from .table import Table, pivot
+
+
+def parse_budget(text: str) -> Budget:
+    """`share=0.3` (share of queries sent past the cheap strategy) or `seconds=20` (mean per query)."""
+    key, sep, value = text.partition("=")
+    if not sep or key.strip() not in ("share", "seconds"):
+        raise ValueError(f"budget {text!r}: expected share=FRACTION or seconds=SECONDS")
+    try:
+        return Budget(**{key.strip(): float(value)})
+    except ValueError as e:
+        raise ValueError(f"budget {text!r}: {e}") from None
+
+
+@dataclass
+class Trained:
+    router: StrategyRouter            # fitted on every training row, lam set to the calibrated value
+    cost_model: CostModel
+    budget: Budget
+    cheap: str
+    model_id: str
+    report: dict[str, Any] = field(default_factory=dict)
+
+
+def _finite(x: float) -> float | None:
+    return None if x is None or not math.isfinite(x) else float(x)
+
+
+def _point(decisions: Sequence[str], table: Table) -> dict[str, Any]:
+    p = evaluate(decisions, table)
+    return {"accuracy": p.accuracy, "seconds": p.seconds, "share": p.share}
+
+
+def feature_set(rows: Sequence[Mapping[str, Any]], features: Sequence[str] | None) -> list[str]:
+    """Router columns: the registered features' columns the log holds (only `features`, when given)."""
+    from .features import feature_columns
+    present = {c for r in rows for c in (r.get("features") or {})}
+    cols = [c for c in feature_columns(features) if c in present]
+    if not cols:
+        raise ValueError("the log's rows hold none of the router's features; was it collected with featurize?")
+    return cols
+
+
+def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_families: Sequence[str] = (),
+                 folds: int = 5, features: Sequence[str] | None = None, model_id: str | None = None,
+                 cheap: str = "icl", **router_params: Any) -> Trained:
+    """Rows are outcome-log dicts; only those with a known outcome count. Families in
+    `holdout_families` are kept out of training and reported apart. lam is calibrated on
+    out-of-fold P(correct) (in-sample probabilities are overconfident, and a lam tuned on them
+    would spend differently on new tasks); with a single family, on in-sample ones."""
+    rows = [r for r in rows if r.get("correct") is not None]
+    models = sorted({r["model_id"] for r in rows})
+    if model_id is None and len(models) > 1:
+        raise ValueError(f"the log holds rows of several models {models}; choose one with --model-id")
+    model_id = model_id or (models[0] if models else "")
+    rows = [r for r in rows if r["model_id"] == model_id]
+    held = set(holdout_families)
+    train = [r for r in rows if r.get("family") not in held]
+    test = [r for r in rows if r.get("family") in held]
+    if not train:
+        raise ValueError(f"no labelled rows to train on (model {model_id!r})")
+    cols = feature_set(train, features)
+    table = pivot(train, feature_names=cols, cheap=cheap)
+    if len(table.strategies) < 2:
+        raise ValueError(f"the log has outcomes of one strategy only ({table.strategies}); nothing to route between")
+    router_params.setdefault("random_state", 0)
+    router = fit_router(table, **router_params)
+    cost_model = CostModel().fit(train)
+    cheap_idx = table.strategies.index(table.cheap)
+    groups = task_groups(train)
+    complete = table.complete()
+    report: dict[str, Any] = {
+        "model_id": model_id, "rows": len(train), "tasks": table.n, "complete_tasks": complete.n,
+        "families": len(set(groups.values())), "strategies": table.strategies, "features": cols,
+        "always": {s: {"accuracy": _finite(float(np.nanmean(table.correct[:, j]))),
+                       "seconds": _finite(float(np.nanmean(table.seconds[:, j])))}
+                   for j, s in enumerate(table.strategies)},
+        "cv": None, "holdout": None}
+
+    fam = [groups[k] for k in complete.keys]
+    if len(set(fam)) >= 2:
+        P, C = out_of_fold(complete, fam, n_splits=folds, **router.get_params())
+        lam = calibrate_lambda(P, C, budget, cheap=cheap_idx)
+        oof = OutOfFold(P, table.strategies, lam)
+        report["cv"] = {"folds": min(folds, len(set(fam))), "grouped_by": "family",
+                        "at_budget": _point(oof.route(complete.queries(C)), complete)}
+        try:
+            s = summary(oof, complete, costs=C)
+            report["cv"].update({k: _finite(s[k]) for k in ("apgr", "cpt50", "cpt80")},
+                                weak=s["weak"], strong=s["strong"])
+        except ValueError as e:   # APGR is undefined when the two routes are equally accurate
+            report["cv"]["note"] = str(e)
+    else:
+        P = router.predict_proba(table.X)
+        C = cost_model.predict_matrix(feature_dicts(table), table.strategies)
+        lam = calibrate_lambda(P, C, budget, cheap=cheap_idx)
+        report["cv"] = {"note": "one family only: no grouped cross-validation; lam calibrated in-sample"}
+    router.set_params(lam=lam)
+    report["lam"] = lam
+
+    if test:
+        ht = pivot(test, feature_names=cols, strategies=table.strategies, cheap=table.cheap).complete()
+        if ht.n:
+            C = cost_model.predict_matrix(feature_dicts(ht), ht.strategies)
+            decisions = router.strategies_[choose(router.predict_proba(ht.X), C, lam)]
+            report["holdout"] = {"families": sorted(held), "tasks": ht.n, "routed": _point(decisions, ht),
+                                 "always": {s: _point([s] * ht.n, ht) for s in ht.strategies}}
+    return Trained(router, cost_model, budget, table.cheap, model_id, report)

@@ -1,0 +1,23 @@
+"""eval/bench_router.py on a small synthetic log: every router's curve, the targets and the ablation come out."""
+from __future__ import annotations
+
+import json
+
+from routelog import fill_log, synthetic_rows
+
+
+def test_bench_router_reports_curves_targets_and_ablation(tmp_path, capsys):
+    from eval.bench_router import main
+    db, out = f"sqlite:///{tmp_path / 'log.db'}", tmp_path / "router.json"
+    fill_log(db, synthetic_rows(n_families=4, per_family=10))
+    assert main(["--db", db, "--out", str(out), "--md", "--folds", "4"]) == 0
+    res = json.loads(out.read_text())
+    assert res["weak"] == "icl" and res["strong"] == "ttt-tiny" and res["families"] == 4
+    assert set(res["curves"]) == {"router", "random", "oracle", "ppl-threshold", "consistency-threshold"}
+    assert all(len(points) == 11 for points in res["curves"].values())
+    assert set(res["targets"]) == {"accuracy_at_time", "apgr", "above_single_feature"}
+    assert set(res["featurizing_s"]) == {"router", "ppl-threshold", "consistency-threshold"}
+    dropped = {a["dropped"] for a in res["ablation"]}
+    assert {"self_consistency", "demo_ppl", "all model features"} <= dropped
+    md = capsys.readouterr().out
+    assert f"--db {db} --out {out} --md --folds 4" in md and "| APGR (cost) >= 0.8 |" in md
