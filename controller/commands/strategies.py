@@ -9,6 +9,17 @@ def add_arguments(p) -> None:
     p.add_argument("--json", action="store_true", help="machine-readable output")
 
 
+def _diff(value: dict, default: dict, prefix: str = "") -> dict:
+    """The settings that differ from the kind's defaults, as dotted leaves (`train.max_steps`)."""
+    out = {}
+    for k, v in value.items():
+        if isinstance(v, dict) and isinstance(default.get(k), dict):
+            out.update(_diff(v, default[k], f"{prefix}{k}."))
+        elif v != default.get(k):
+            out[f"{prefix}{k}"] = v
+    return out
+
+
 def run(args) -> int:
     from strategies.library import registry
     reg = registry()
@@ -18,7 +29,7 @@ def run(args) -> int:
     for spec in reg.specs():
         cfg = spec.config()
         defaults = type(cfg)()
-        changed = {k: v for k, v in cfg.model_dump().items() if v != getattr(defaults, k)}
+        changed = _diff(cfg.model_dump(), defaults.model_dump())
         rows.append({"name": spec.name, "kind": spec.kind, "help": spec.help, "typical_cost": spec.typical_cost,
                      "settings": cfg.model_dump(), "overrides": changed})
     if args.json:

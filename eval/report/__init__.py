@@ -1,0 +1,1 @@
+"""Cost-vs-accuracy reports from the outcome log (`tttc report`); kept import-light for `tttc --help`."""
