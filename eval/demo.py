@@ -13,7 +13,6 @@ from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 TASKS_DIR = HERE / "demo_tasks"
-STRATEGIES_FILE = HERE / "demo_strategies.yaml"
 # in showing order: easy text tasks plain ICL gets with SmolLM2-135M, between hard ones it does not (held-out
 # made-up labels on phrases, grid geometry and a composition)
 TASKS: list[tuple[str, str, str]] = [   # (file stem, family, what we expect of plain ICL)
@@ -52,18 +51,13 @@ def fresh_db(path: str | Path) -> str:
     return f"sqlite:///{path}"
 
 
-def add_demo_strategies(tiny: bool) -> None:
-    """The demo's strategies where the library lacks them; --tiny shrinks `ttt` to two steps (this process only)."""
-    from strategies.library import Registry, Spec, registry
-    mine = Registry()
-    mine.load_file(STRATEGIES_FILE)
+def shrink_ttt() -> None:
+    """--tiny: the library's `ttt`, which the default rule routes grids to, with two training steps (this process only)."""
+    from strategies.library import Spec, registry
     reg = registry()
-    for spec in mine.specs():
-        if spec.name not in reg.names():
-            reg.add(spec)
-    if tiny:
-        ttt = reg.get("ttt")
-        reg.add(Spec("ttt", ttt.kind, {**ttt.settings, **TINY_TTT}, "demo --tiny: two training steps"), replace=True)
+    ttt = reg.get("ttt")
+    settings = {**ttt.settings, **TINY_TTT, "train": {**ttt.settings.get("train", {}), **TINY_TTT["train"]}}
+    reg.add(Spec("ttt", ttt.kind, settings, "demo --tiny: two training steps"), replace=True)
 
 
 def load_tasks(limit: int | None) -> list[tuple[Any, str, str]]:
@@ -124,7 +118,7 @@ def solve_message(task) -> str:
     return "Solve this task:\n" + json.dumps({"train": body["train"], "test": [{"input": t["input"]} for t in body["test"]]})
 
 
-def graph_agent(model: str | None, runtime: Any, features: str = "model") -> Callable[[Any, Progress], Turn] | None:
+def graph_agent(model: str | None, runtime: Any) -> Callable[[Any, Progress], Turn] | None:
     """One turn of the controller graph per task, or None when the graph cannot be imported."""
     try:
         from controller.graph import graph
@@ -135,7 +129,7 @@ def graph_agent(model: str | None, runtime: Any, features: str = "model") -> Cal
     from strategies.base import Result
 
     # no db: the demo logs each row itself, with its family and suite, scored against the held-back answers
-    context = Context(model=model, runtime=runtime, features=features)
+    context = Context(model=model, runtime=runtime)   # features: what the router reads, as the agent does
 
     def turn(task, show: Progress) -> Turn:
         thread = uuid.uuid4().hex[:8]
@@ -223,13 +217,14 @@ def main(argv: list[str] | None = None) -> int:
     from controller.context import TINY, load_runtime
     from controller.log import OutcomeLog
 
-    add_demo_strategies(args.tiny)
+    if args.tiny:
+        shrink_ttt()
     tasks = load_tasks(args.limit)
     url = fresh_db(args.db)
     model = TINY if args.tiny else args.model
     print(f"loading the model{' (tiny: random weights, answers are noise)' if args.tiny else ''} ...", flush=True)
     runtime = load_runtime(model)
-    agent = graph_agent(model, runtime, "cheap" if args.tiny else "model")   # tiny: no model features (noise)
+    agent = graph_agent(model, runtime)
     print(f"model: {runtime.model_id}; agent: {'the controller graph' if agent else 'Answerer (no graph)'}; "
           f"{len(tasks)} tasks; outcomes -> {args.db}", flush=True)
     agent = agent or answerer_agent(runtime)

@@ -6,8 +6,6 @@ import subprocess
 import sys
 from pathlib import Path
 
-import pytest
-
 from eval import demo
 
 ROOT = Path(__file__).parents[1]
@@ -28,16 +26,17 @@ def test_the_agent_is_shown_the_demonstrations_but_never_the_answers():
     assert body["test"] == [{"input": ex.input} for ex in task.test]
 
 
-def test_demo_strategies_do_not_replace_the_librarys_own(monkeypatch):
+def test_tiny_shrinks_the_librarys_ttt_to_two_steps_and_keeps_its_other_settings(monkeypatch):
     import strategies.library as library
     reg = library.Registry()
-    reg.add(library.Spec("ttt", "ttt", {"n_views": 2}, "the library's"))
+    reg.add(library.Spec("ttt", "ttt", {"n_views": 3, "train": {"max_steps": 16, "lr": 1e-3}}))
     monkeypatch.setattr(library, "_DEFAULT", reg)
-    demo.add_demo_strategies(tiny=False)
-    assert reg.get("ttt").help == "the library's"
+    demo.shrink_ttt()
+    cfg = reg.get("ttt").config()
+    assert (cfg.train.max_steps, cfg.n_views) == (2, 2)
+    assert cfg.train.lr == 1e-3
 
 
-@pytest.mark.slow
 def test_tiny_smoke_run_routes_answers_logs_and_writes_a_report(tmp_path):
     db, out = tmp_path / "demo.db", tmp_path / "report"
     run = subprocess.run([sys.executable, "-m", "eval.demo", "--tiny", "--limit", "2", "--db", str(db), "--report", str(out)],
