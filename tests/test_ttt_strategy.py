@@ -138,3 +138,13 @@ def test_tlm_skips_training_when_no_input_is_surprising(tiny_rt, text_task):
     result = TLM(TLMConfig(p0=100.0)).run(text_task, tiny_rt)
     assert result.info["n_kept"] == 0 and result.cost.steps == 0
     assert len(result.attempts) == 1
+
+
+@pytest.mark.slow
+def test_ttt_on_the_real_model_trains_and_leaves_it_bit_exact(real_rt, text_task):
+    base, before = real_rt.model, param_fingerprint(real_rt.model)
+    cfg = fast(lora={}, train={"max_steps": 2, "batch_tokens": 512, "eval_every": 0})
+    result = TTT(cfg).run(text_task, real_rt)
+    assert_result_shape(result, text_task, "ttt")
+    assert result.cost.steps == 2 and result.info["loss_last"] < 10
+    assert real_rt.model is base and param_fingerprint(base) == before

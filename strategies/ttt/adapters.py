@@ -22,7 +22,7 @@ class LoraSettings(BaseModel):
     model_config = ConfigDict(extra="forbid")
     rank: int = Field(16, ge=1, description="LoRA rank r; higher: more capacity, more memory and time")
     alpha: float = Field(32.0, gt=0, description="LoRA alpha; the update is scaled by alpha / rank")
-    dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the LoRA input; a few dozen steps rarely overfit enough to need it")
+    dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the LoRA input; a few dozen steps rarely need it")
     targets: list[str] = Field(default_factory=lambda: list(ALL_LINEAR),
                                description="module names to adapt (default: attention q,k,v,o and the MLP)")
 

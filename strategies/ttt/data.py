@@ -102,7 +102,8 @@ def ttt_sequences(task: Task, runtime: Any, cfg: DataConfig | None = None) -> tu
     cfg = cfg or DataConfig()
     k = len(task.train)
     rng = random.Random(cfg.seed)
-    held = set(rng.sample(range(k), cfg.n_val)) if cfg.n_val and k >= max(cfg.val_min_demos, cfg.n_val + 2) else set()
+    can_hold = cfg.n_val and k >= max(cfg.val_min_demos, cfg.n_val + 2)   # at least 2 demos left to train on
+    held = set(rng.sample(range(k), cfg.n_val)) if can_hold else set()
 
     loo = [(tuple(j for j in range(k) if j != q), q) for q in range(k) if q not in held and k >= 2]
     seqs = _expand(task, runtime, loo, cfg, held)

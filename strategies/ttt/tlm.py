@@ -38,7 +38,8 @@ class TLMConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     lora: TLMLora = Field(default_factory=TLMLora, description="the adapter trained on unlabeled inputs")
     train: TLMTrainConfig = Field(default_factory=TLMTrainConfig, description="the training loop (strategies/ttt/train.py)")
-    p0: float = Field(2.0, description="keep only inputs whose base-model CE (mean nats/token) exceeds this (TLM: 2, 3 in examples)")
+    p0: float = Field(2.0, description="keep only inputs whose base-model CE (mean nats/token) "
+                                           "exceeds this (TLM: 2, 3 in its examples)")
     lam: float = Field(0.1, gt=0, description="weight of a kept input: lam * exp(CE - p0) (TLM: 0.1)")
     max_weight: float = Field(10.0, gt=0, description="cap on a weight: exp(CE - p0) explodes on inputs the model finds "
                                                        "very strange (not in TLM, whose in-domain CEs stay near p0)")
@@ -94,7 +95,8 @@ class TLM:
         ce_start = time.perf_counter()
         ces = sample_ce(runtime.model, seqs, cfg.train.bf16)
         cost = Cost.inference(runtime.n_params, sum(len(s.ids) for s in seqs), 0, time.perf_counter() - ce_start)
-        kept = [TrainSeq(s.ids, s.loss_mask, min(cfg.max_weight, cfg.lam * math.exp(ce - cfg.p0))) for s, ce in zip(seqs, ces) if ce > cfg.p0]
+        kept = [TrainSeq(s.ids, s.loss_mask, min(cfg.max_weight, cfg.lam * math.exp(ce - cfg.p0)))
+                for s, ce in zip(seqs, ces) if ce > cfg.p0]
         progress("preparing", {"inputs": len(seqs), "kept": len(kept)})
         info: dict[str, Any] = {"n_inputs": len(seqs), "n_kept": len(kept), "ce": [round(c, 3) for c in ces], "steps": 0}
 
