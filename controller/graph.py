@@ -119,7 +119,9 @@ def log(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     info = runtime.execution_info
     row = OutcomeRow.from_result(_task(state), Result.model_validate(state["result"]), ctx.get_runtime().model_id,
                                  features=(state.get("features") or {}).get("values", {}),
-                                 thread_id=info.thread_id if info else None, route_reason=state.get("reason"))
+                                 thread_id=info.thread_id if info else None,
+                                 # route_reason marks a routing decision; a strategy the user named is not one
+                                 route_reason=None if state.get("forced") else state.get("reason"))
     return {"query_id": outcomes.append(row)}
 
 

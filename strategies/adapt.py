@@ -21,7 +21,7 @@ class AdaptConfig(BaseModel):
     alpha: int = Field(32, description="LoRA alpha")
     lr: float = Field(5e-4, description="peak learning rate; a few hundred steps need a high LoRA rate")
     minutes: float = Field(45.0, description="wall-clock budget; sets the step count from measured throughput")
-    tokens_per_s: float = Field(280.0, description="expected training throughput, to turn minutes into steps")
+    tokens_per_s: float = Field(160.0, description="expected training throughput, to turn minutes into steps")
     batch_tokens: int = Field(2048, description="tokens per optimizer step")
     max_len: int = Field(1536, description="drop tasks whose sequence is longer")
     n_val: int = Field(48, description="held-out adapt tasks (other seeds) for the loss curve")
@@ -30,7 +30,7 @@ class AdaptConfig(BaseModel):
     seed: int = Field(0, description="first task seed (from ADAPT_SEEDS)")
 
 
-def corpus(tokenizer, names: Sequence[str], n_tasks: int, seed0: int, max_len: int) -> list[TrainSeq]:
+def corpus(runtime, names: Sequence[str], n_tasks: int, seed0: int, max_len: int) -> list[TrainSeq]:
     """`n_tasks` fresh tasks round-robin over the families, each one sequence with the demo loss."""
     from .families import make_task
     seqs, seed = [], seed0
@@ -38,7 +38,7 @@ def corpus(tokenizer, names: Sequence[str], n_tasks: int, seed0: int, max_len: i
         for name in names:
             task = make_task(name, seed)
             demos = [(e.input, e.output) for e in task.train]
-            seq = encode_item(tokenizer, demos, task.test[0].input, task.test[0].output, task.kind)
+            seq = encode_item(runtime, demos, task.test[0].input, task.test[0].output, task.kind)
             if len(seq.ids) <= max_len:
                 seqs.append(seq)
         seed += 1
@@ -61,10 +61,10 @@ def adapt(runtime, cfg: AdaptConfig, out_dir: Path, progress: Progress = no_prog
     mean_len = 256  # measured mean tokens per adapt-family task; the step cap below is what binds
     n_tasks = int(steps * cfg.batch_tokens / mean_len * 1.2)
     progress("building corpus", {"tasks": n_tasks})
-    seqs = corpus(runtime.tokenizer, names, n_tasks, cfg.seed, cfg.max_len)
+    seqs = corpus(runtime, names, n_tasks, cfg.seed, cfg.max_len)
     val_seed = cfg.seed + 500_000  # still inside ADAPT_SEEDS, far from the training seeds
     assert val_seed in ADAPT_SEEDS
-    val = corpus(runtime.tokenizer, names, cfg.n_val, val_seed, cfg.max_len)
+    val = corpus(runtime, names, cfg.n_val, val_seed, cfg.max_len)
 
     model = get_peft_model(runtime.model, LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=0.0,
                                                      target_modules=LORA_TARGETS, task_type="CAUSAL_LM"))

@@ -128,3 +128,11 @@ def test_embedded_model_answers_an_icl_chat_turn(graph, real_rt):
                          Context(runtime=real_rt), strategy="icl")
     assert state["result"]["attempts"][0] == ["OLD TREE"]
     assert "Answer: OLD TREE" in state["reply"]
+
+
+def test_a_strategy_the_user_named_is_logged_without_a_route_reason(graph, tiny_rt, tmp_path):
+    url = f"sqlite:///{tmp_path / 'log.db'}"
+    state, _ = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt, db=url), strategy="icl", thread="forced")
+    from controller.log import OutcomeLog
+    row = OutcomeLog(url).get(state["query_id"])
+    assert state["forced"] and row["route_reason"] is None

@@ -9,7 +9,6 @@ import numpy as np
 
 from policies.table import Table
 
-USER_CHOSEN = "chosen by the user"   # the graph's reason when the user named the strategy: not a routing decision
 NONE_RIGHT = "none"                  # the confusion column for queries that no strategy got right
 TRAINING_KINDS = ("ttt", "tlm")
 
@@ -56,7 +55,7 @@ def load_rows(url: str, suite: str | None = None, model_id: str | None = None) -
 def is_routed(row: Mapping[str, Any]) -> bool:
     """Whether the router picked this row's strategy (a user's own choice does not count)."""
     reason = row.get("route_reason")
-    return bool(reason) and reason != USER_CHOSEN
+    return bool(reason)  # the graph logs a reason only when the router chose
 
 
 def is_training(strategy: str) -> bool:

@@ -8,8 +8,8 @@ from typing import Any, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..serialize import render, render_answer
 from ..task import Example, Task, Value
+from .encode import encode_item
 from .train import TrainSeq
 
 
@@ -30,33 +30,6 @@ class DataConfig(BaseModel):
     n_val: int = Field(1, ge=0, description="leave-one-out items held out for early stopping (identity view)")
     val_min_demos: int = Field(3, ge=2, description="hold out validation items only when the task has at least this many demos")
     seed: int = Field(0, description="seed for the views, the leave-two-out queries and the validation choice")
-
-
-def _encode(runtime: Any, demos: Sequence[tuple[Value, Value]], query: Value, answer: Value, kind: str,
-                demo_loss: Sequence[bool]) -> TrainSeq:
-    """One sequence: the prompt (demos + query) and the query's answer, loss on the answer and on the
-    outputs of the demos flagged in `demo_loss`.
-
-    The prompt is tokenized whole, exactly as `runtime.generate` will see it at inference, and the
-    answer separately, as `runtime.score` does. Demo outputs inside the prompt are located by character
-    offsets, so the mask covers exactly their tokens (tokenizing demo pieces separately would merge the
-    answer's final "\\n\\n" into one token that a whole-prompt tokenization never produces).
-    """
-    r = render(demos, query, kind, answer=answer)  # type: ignore[arg-type]
-    spans = []
-    for j, (x, y) in enumerate(demos):
-        if not demo_loss[j]:
-            continue
-        start = len(render(demos[:j], x, kind).prompt)   # type: ignore[arg-type]
-        text = render_answer(y, kind)   # type: ignore[arg-type]
-        if r.prompt[start:start + len(text)] != text:
-            raise ValueError("the prompt format does not place demo answers after the prefix render() gives; "
-                             "demo loss needs an incremental format")
-        spans.append((start, start + len(text)))
-    enc = runtime.tokenizer(r.prompt, add_special_tokens=False, return_offsets_mapping=True)
-    prompt_mask = [any(s <= a and b <= e for s, e in spans) for a, b in enc["offset_mapping"]]
-    answer_ids = runtime.encode(r.answer)
-    return TrainSeq(tuple(enc["input_ids"]) + tuple(answer_ids), tuple(prompt_mask) + (True,) * len(answer_ids))
 
 
 def _sub_task(task: Task, context: Sequence[int], query: int) -> Task:
@@ -81,7 +54,7 @@ def _expand(task: Task, runtime: Any, items: list[tuple[tuple[int, ...], int]], 
             loss = [cfg.loss == "demos" and pos >= 1 and context[order[pos]] not in no_loss
                     for pos in range(len(context))]
             q: Example = seen.test[0]
-            seq = _encode(runtime, [(e.input, e.output) for e in seen.train], q.input, q.output, task.kind, loss)
+            seq = encode_item(runtime, [(e.input, e.output) for e in seen.train], q.input, q.output, task.kind, loss)
             out.append((view.is_identity, seq))
     return out
 
@@ -126,7 +99,7 @@ def ttt_sequences(task: Task, runtime: Any, cfg: DataConfig | None = None) -> tu
     val = []
     for q in sorted(held):
         demos = [(task.train[j].input, task.train[j].output) for j in range(k) if j != q]
-        seq = _encode(runtime, demos, task.train[q].input, task.train[q].output, task.kind, [False] * len(demos))
+        seq = encode_item(runtime, demos, task.train[q].input, task.train[q].output, task.kind, [False] * len(demos))
         if len(seq.ids) <= cfg.max_len:
             val.append(seq)
     return train, val

@@ -1,29 +1,37 @@
 """Turn (demos, query, answer) into one training sequence whose loss mask covers exactly the answer tokens."""
 from __future__ import annotations
 
-from typing import Literal, Sequence
+from typing import Any, Sequence
 
-from ..serialize import get_format, render_answer
+from ..serialize import render, render_answer
 from ..task import Kind, Value
 from .train import TrainSeq
 
-LossOn = Literal["demos", "query"]
 
+def encode_item(runtime: Any, demos: Sequence[tuple[Value, Value]], query: Value, answer: Value, kind: Kind,
+                demo_loss: Sequence[bool] | None = None, weight: float = 1.0) -> TrainSeq:
+    """The prompt (demos + query) and the query's answer; loss on the answer and on the outputs of the
+    demos flagged in `demo_loss` (default: demos 2..K, marc's demo loss; all False: the query only).
 
-def encode_item(tokenizer, demos: Sequence[tuple[Value, Value]], query: Value, answer: Value, kind: Kind,
-                loss: LossOn = "demos", fmt: str = "compact", weight: float = 1.0) -> TrainSeq:
-    """The whole prompt is tokenized at once, as at inference, and answer tokens are found by character offsets.
-
-    loss="demos": the outputs of demos 2..K and the query's output (marc's demo loss); "query": the query's only.
+    The prompt is tokenized whole, exactly as `runtime.generate` sees it at inference, and the answer
+    separately, as generation continues a prompt. Demo outputs inside the prompt are located by character
+    offsets, so the mask covers exactly their tokens (tokenizing demo pieces separately would merge an
+    answer's final "\\n\\n" into one token that a whole-prompt tokenization never produces).
     """
-    render = get_format(fmt)
-    text = render(demos, query, kind) + render_answer(answer, kind)
+    if demo_loss is None:
+        demo_loss = [j >= 1 for j in range(len(demos))]
+    r = render(demos, query, kind, answer=answer)
     spans = []
-    if loss == "demos":
-        for k in range(1, len(demos)):
-            start = len(render(demos[:k], demos[k][0], kind))
-            spans.append((start, start + len(render_answer(demos[k][1], kind))))
-    spans.append((len(text) - len(render_answer(answer, kind)), len(text)))
-    enc = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)
-    mask = tuple(any(a <= s and e <= b for a, b in spans) and e > s for s, e in enc["offset_mapping"])
-    return TrainSeq(tuple(enc["input_ids"]), mask, weight)
+    for j, (x, y) in enumerate(demos):
+        if not demo_loss[j]:
+            continue
+        start = len(render(demos[:j], x, kind).prompt)
+        text = render_answer(y, kind)
+        if r.prompt[start:start + len(text)] != text:
+            raise ValueError("the prompt format does not place demo answers after the prefix render() gives; "
+                             "demo loss needs an incremental format")
+        spans.append((start, start + len(text)))
+    enc = runtime.tokenizer(r.prompt, add_special_tokens=False, return_offsets_mapping=True)
+    prompt_mask = [any(s <= a and b <= e for s, e in spans) for a, b in enc["offset_mapping"]]
+    answer_ids = runtime.encode(r.answer)
+    return TrainSeq(tuple(enc["input_ids"]) + tuple(answer_ids), tuple(prompt_mask) + (True,) * len(answer_ids), weight)
