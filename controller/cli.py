@@ -12,9 +12,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "adapt": ("controller.commands.adapt", "train the adaptation adapter on the adapt families"),
     "serve": ("controller.commands.serve", "serve the agent API (OpenAI-compatible chat, /v1/solve, feedback)"),
     "chat": ("controller.commands.chat", "chat with the agent in the terminal: tasks, follow-ups, routing shown"),
-    "report": ("controller.commands.report", "cost-vs-accuracy report (Markdown + HTML + PNGs) from the outcome log"),
     "collect": ("controller.commands.collect", "run strategies on tasks and log scored outcomes with features (resumable)"),
     "train-router": ("controller.commands.train_router", "fit the router and cost model on the outcome log, calibrate to a budget, ship"),
+    "report": ("controller.commands.report", "cost-vs-accuracy report (Markdown + HTML + PNGs) from the outcome log"),
 }
 
 
