@@ -1,6 +1,7 @@
 """Model runtime: load any HF causal LM, batched greedy generation, answer scoring; every call returns its cost."""
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +15,9 @@ from .task import Kind
 
 
 def pick_device(device: str | None = None) -> torch.device:
+    threads = os.environ.get("TTTC_THREADS")
+    if threads:  # several model processes on few cores: torch's default (all cores each) thrashes
+        torch.set_num_threads(int(threads))
     if device and device != "auto":
         return torch.device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
