@@ -77,5 +77,6 @@ def families(split: Split | None = None, kind: Kind | None = None, tag: str | No
 
 
 def sample_tasks(names: Sequence[str], n_per: int, seed0: int) -> list[Task]:
-    """`n_per` tasks of each family, seeds seed0 .. seed0 + n_per - 1."""
-    return [make_task(name, seed0 + i) for name in names for i in range(n_per)]
+    """`n_per` tasks of each family, seeds seed0 .. seed0 + n_per - 1, round-robin over the families
+    (so a run cut short, or `--limit`, still covers every family)."""
+    return [make_task(name, seed0 + i) for i in range(n_per) for name in names]
