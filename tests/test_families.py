@@ -91,10 +91,10 @@ def test_heldout_includes_a_primitive_group_absent_from_adapt():
     assert groups(families("heldout", tag="primitive")) - groups(families("adapt"))
 
 
-def test_sample_tasks_gives_n_per_family_with_consecutive_seeds():
+def test_sample_tasks_gives_n_per_family_with_consecutive_seeds_round_robin():
     tasks = sample_tasks(["rot90", "uppercase"], 3, 100)
-    assert [t.name for t in tasks] == ["rot90-100", "rot90-101", "rot90-102",
-                                       "uppercase-100", "uppercase-101", "uppercase-102"]
+    assert [t.name for t in tasks] == ["rot90-100", "uppercase-100", "rot90-101",
+                                       "uppercase-101", "rot90-102", "uppercase-102"]
 
 
 def test_eval_seeds_are_disjoint_from_adapt_seeds():
