@@ -10,13 +10,7 @@ LORA = LoraSettings(rank=4, alpha=8)
 FAST = TrainConfig(max_steps=3, batch_tokens=256, bf16=False, lr=1e-2)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The tiny model's matrices are so small that OpenMP synchronisation on 2 busy cores costs ~20x the math."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 class Boom(RuntimeError):

@@ -16,13 +16,7 @@ def fast(**over) -> TTTConfig:
     return TTTConfig(**{**settings, **over})
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """The tiny model's matrices are so small that OpenMP synchronisation on 2 busy cores costs ~20x the math."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def assert_result_shape(result: Result, task, name: str):
