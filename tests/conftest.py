@@ -8,6 +8,16 @@ import pytest
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
 
+@pytest.fixture(scope="module")
+def one_thread():
+    """For tiny-model tests: their matrices are so small that OpenMP synchronisation costs more than the math."""
+    import torch
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
 @pytest.fixture(scope="session")
 def tiny_rt():
     from strategies.runtime import tiny_runtime
