@@ -163,7 +163,11 @@ ROUTER_XFAIL = {name: NOT_CORRECTNESS for name in (
                          expected_failed_checks=lambda e: ROUTER_XFAIL if isinstance(e, StrategyRouter) else {},
                          xfail_strict=True)
 def test_sklearn_contract(estimator, check):
-    check(estimator)
+    # one OpenMP/BLAS thread: these checks fit hundreds of tiny models, where thread start-up and
+    # synchronisation cost far more than the math (and thrash when other processes share the cores)
+    from threadpoolctl import threadpool_limits
+    with threadpool_limits(1):
+        check(estimator)
 
 
 # -- saving ----------------------------------------------------------------------------------------------
