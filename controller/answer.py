@@ -1,6 +1,7 @@
 """One answered query: load the model once, pick the strategy (given, or routed), run it, log the outcome."""
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -16,13 +17,21 @@ class Answered:
 
 
 class Answerer:
-    def __init__(self, model: str | None = None, db: str | None = None, device: str | None = None):
-        self.model_name, self.db_url, self.device = model, db, device
+    """`db` (or $TTTC_DB) names the outcome log; without either nothing is logged."""
+
+    def __init__(self, model: str | None = None, db: str | None = None):
+        self.model_name = model
+        self.db_url = db or os.environ.get("TTTC_DB")
 
     @cached_property
     def runtime(self):
-        from strategies.runtime import Runtime
-        return Runtime.load(self.model_name, device=self.device)
+        from controller.context import load_runtime
+        return load_runtime(self.model_name)
+
+    @cached_property
+    def outcomes(self):
+        from controller.log import OutcomeLog
+        return OutcomeLog(self.db_url) if self.db_url else None
 
     def answer(self, task: Task, strategy: str = "icl", progress=None) -> Answered:
         from strategies.base import no_progress
@@ -32,4 +41,10 @@ class Answerer:
             from policies.route import route
             strategy, reason = route(task, self.runtime)
         result = get_strategy(strategy).run(task, self.runtime, progress or no_progress)
-        return Answered(result, reason)
+        query_id = None
+        if self.outcomes is not None:
+            from controller.log import OutcomeRow
+            # route_reason marks a routing decision; a strategy the user named is not one
+            query_id = self.outcomes.append(OutcomeRow.from_result(task, result, self.runtime.model_id,
+                                                                   route_reason=reason or None))
+        return Answered(result, reason, query_id)

@@ -8,7 +8,8 @@ import sys
 def add_arguments(p) -> None:
     p.add_argument("paths", nargs="+", metavar="PATH", help="task JSON files or folders of them")
     p.add_argument("--strategy", default="icl", help="a strategy name (see `tttc strategies`) or 'auto' for the router")
-    p.add_argument("--model", default=None, help="embedded model name (smollm2, gemma3-270m) or a local HF model folder")
+    p.add_argument("--model", default=None, help="embedded model name (smollm2, gemma3-270m), a local HF model folder, "
+                                                 "or 'tiny' (random test model: plumbing only)")
     p.add_argument("--strategies-file", default=None, help="YAML/JSON file of extra strategies")
     p.add_argument("--json", action="store_true", help="one JSON object per task on stdout")
     p.add_argument("--db", default=None, help="log outcomes to this SQLAlchemy URL (or set TTTC_DB)")
@@ -43,6 +44,8 @@ def run(args) -> int:
                "confidence": round(out.result.confidence, 4)}
         if out.route_reason:
             row["route"] = out.route_reason
+        if out.query_id:
+            row["query_id"] = out.query_id
         if args.json:
             print(json.dumps(row), flush=True)
         else:
