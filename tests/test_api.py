@@ -161,8 +161,12 @@ def test_api_key_is_required_when_set(tmp_path, tiny_rt):
 
 
 def test_a_timeout_stops_training_and_restores_the_base_weights(tmp_path, tiny_rt):
+    from strategies.library import Spec, registry
     from strategies.ttt.adapters import param_fingerprint
-    name = add_tiny_ttt()
+    name = "tiny-ttt-endless"   # cannot finish within the timeout on any machine: only the timeout can end it
+    if name not in registry().names():
+        registry().add(Spec(name, "ttt", {"train": {"max_steps": 10_000, "epochs": 10_000, "eval_every": 0},
+                                          "n_views": 2}, help="tests only: trains until stopped"))
     before = param_fingerprint(tiny_rt.model)
     with TestClient(make_app(tmp_path, tiny_rt)) as c:
         r = chat(c, grid_message(21, name), timeout_s=0.2)
