@@ -14,6 +14,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "chat": ("controller.commands.chat", "chat with the agent in the terminal: tasks, follow-ups, routing shown"),
     "collect": ("controller.commands.collect", "run strategies on tasks and log scored outcomes with features (resumable)"),
     "train-router": ("controller.commands.train_router", "fit the router and cost model on the outcome log, calibrate to a budget, ship"),
+    "import-outcomes": ("controller.commands.import_outcomes", "load committed outcome rows (JSONL) into an outcome log"),
     "report": ("controller.commands.report", "cost-vs-accuracy report (Markdown + HTML + PNGs) from the outcome log"),
 }
 

@@ -1,9 +1,11 @@
 """The outcome log: one row per (task, strategy) run, in SQLite by default, with feedback attached later."""
 from __future__ import annotations
 
+import json
 import os
 import uuid
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any, Iterable
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -105,6 +107,36 @@ class OutcomeLog:
             s.add(Outcome(**data, cost=r.cost.model_dump(), wall_s=r.cost.wall_s,
                           tokens_trained=r.cost.tokens_trained, created_at=r.created_at))
         return r.query_id
+
+    def export_jsonl(self, path: str | Path) -> int:
+        """Every row as one JSON object per line (the compact form committed beside a collect)."""
+        rows = self.rows()
+        with open(path, "w") as f:
+            for r in rows:
+                f.write(json.dumps(r, default=str) + "\n")
+        return len(rows)
+
+    def import_jsonl(self, path: str | Path) -> int:
+        """Append the rows of an `export_jsonl` file, skipping query ids already here; returns rows added.
+        A bad line is an error naming the file and line, and nothing of that file is half-imported."""
+        parsed = []
+        with open(path) as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    d = json.loads(line)
+                    for derived in ("wall_s", "tokens_trained"):   # columns copied from cost
+                        d.pop(derived, None)
+                    parsed.append(OutcomeRow.model_validate(d))
+                except (json.JSONDecodeError, ValueError) as e:
+                    raise ValueError(f"{path}:{n}: not an outcome row: {str(e).splitlines()[0]}") from None
+        with Session(self.engine) as s:
+            have = set(s.scalars(select(Outcome.query_id)))
+        fresh = [r for r in parsed if r.query_id not in have]
+        for r in fresh:
+            self.append(r)
+        return len(fresh)
 
     def attach_feedback(self, query_id: str, correct: bool) -> None:
         """Record whether the answer of `query_id` was right (feedback may arrive long after the run)."""

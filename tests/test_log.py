@@ -167,3 +167,29 @@ def test_a_process_killed_at_a_random_moment_leaves_whole_rows(tmp_path):
     assert len(rows) >= 20
     assert all(r["features"] == {"x": float(r["task_hash"][1:])} and len(r["attempts"][0][0]) == 30
                for r in rows)
+
+
+def test_outcomes_round_trip_through_jsonl_and_a_second_import_adds_nothing(tmp_path):
+    from controller.log import OutcomeLog
+    src = OutcomeLog(f"sqlite:///{tmp_path / 'a.db'}")
+    src.append({"task_hash": "h1", "strategy": "icl", "model_id": "m", "correct": True, "features": {"x": 1.0},
+                "cost": {"wall_s": 1.5, "tokens_trained": 0}})
+    src.append({"task_hash": "h1", "strategy": "ttt", "model_id": "m", "correct": False,
+                "cost": {"wall_s": 30.0, "tokens_trained": 900, "steps": 8}})
+    path = tmp_path / "out.jsonl"
+    assert src.export_jsonl(path) == 2
+    dst = OutcomeLog(f"sqlite:///{tmp_path / 'b.db'}")
+    assert dst.import_jsonl(path) == 2 and dst.import_jsonl(path) == 0
+    strip = lambda rows: [{k: v for k, v in r.items() if k != "created_at"} for r in rows]
+    assert strip(dst.rows()) == strip(src.rows())
+
+
+def test_a_bad_jsonl_line_names_the_file_and_line_and_imports_nothing(tmp_path):
+    import pytest
+    from controller.log import OutcomeLog
+    path = tmp_path / "bad.jsonl"
+    path.write_text('{"task_hash": "h", "strategy": "icl", "model_id": "m"}\n{"nonsense": 1}\n')
+    log = OutcomeLog(f"sqlite:///{tmp_path / 'c.db'}")
+    with pytest.raises(ValueError, match=r"bad.jsonl:2: not an outcome row"):
+        log.import_jsonl(path)
+    assert log.rows() == []
