@@ -1,7 +1,6 @@
 """One answered query: load the model once, pick the strategy (given, or routed), run it, log the outcome."""
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from functools import cached_property
 
@@ -17,11 +16,10 @@ class Answered:
 
 
 class Answerer:
-    """`db` (or $TTTC_DB) names the outcome log; without either nothing is logged."""
+    """`db` names the outcome log; without it nothing is logged (callers that log themselves pass none)."""
 
     def __init__(self, model: str | None = None, db: str | None = None):
-        self.model_name = model
-        self.db_url = db or os.environ.get("TTTC_DB")
+        self.model_name, self.db_url = model, db
 
     @cached_property
     def runtime(self):

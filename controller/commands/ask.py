@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 
 
@@ -35,7 +36,7 @@ def run(args) -> int:
     if not tasks:
         return 1
     from controller.answer import Answerer
-    answerer = Answerer(model=args.model, db=args.db)
+    answerer = Answerer(model=args.model, db=args.db or os.environ.get("TTTC_DB"))
     for task in tasks:
         out = answerer.answer(task, args.strategy)
         correct = score(task, out.result.prediction())
