@@ -55,16 +55,12 @@ def report(db: str, out: Path, *extra: str) -> int:
 @pytest.fixture(scope="module")
 def router_dir(tmp_path_factory):
     from policies.router import fit_router
-    from policies.store import save_router
+    from policies.bundle import save_bundle
+    from policies.cost_model import CostModel
     from policies.table import pivot
     rows = [r.model_dump() | {"wall_s": r.cost.wall_s} for r in synthetic_rows()]
-    from policies.cost_model import CostModel
-    from policies.store import save_cost_model
     d = tmp_path_factory.mktemp("router")   # laid out as `tttc train-router` ships one
-    save_router(fit_router(pivot(rows), lam=0.005), d / "router.json")
-    save_cost_model(CostModel().fit(rows), d / "cost_model.json")
-    (d / "manifest.json").write_text('{"note": "not a model"}')
-    return d
+    return save_bundle(fit_router(pivot(rows), lam=0.005), CostModel().fit(rows), d, budget={"share": 0.5})
 
 
 @pytest.fixture(scope="module")
@@ -149,6 +145,16 @@ def test_routed_share_is_na_when_the_router_decided_nothing(tmp_path):
     assert report(db, tmp_path / "out") == 0
     md = (tmp_path / "out" / "report.md").read_text()
     assert table_row(md, "icl")[-1] == "n/a" and "| as routed |" not in md
+
+
+def test_a_router_folder_with_a_foreign_manifest_is_refused_by_name(tmp_path, router_dir, capsys):
+    import shutil
+    db = make_db(tmp_path / "log.db", synthetic_rows())
+    bad = shutil.copytree(router_dir, tmp_path / "bad")
+    (bad / "manifest.json").write_text('{"note": "not a manifest"}')
+    assert report(db, tmp_path / "out", "--router", str(bad)) == 1
+    assert f"{bad / 'manifest.json'}: not a ttt-controller/router-manifest file" in capsys.readouterr().err
+    assert not (tmp_path / "out").exists()
 
 
 def test_a_missing_database_is_a_clear_error_and_is_not_created(tmp_path, capsys):

@@ -16,9 +16,6 @@ from .calibration import router_reliability
 from .curves import Curves, build_curves, headline_point
 from .render import Block, Bullets, Code, Heading, Image, Para, TableBlock, to_html, to_markdown
 
-SHIPPED = Path(__file__).resolve().parents[2] / "policies" / "shipped"   # where `tttc train-router` saves
-
-
 @dataclass(frozen=True)
 class Written:
     markdown: Path
@@ -42,43 +39,35 @@ def pct(x: float | None) -> str:
 
 # -- the router -----------------------------------------------------------------------------------
 def find_router(where: str | Path | None) -> tuple[Any, Any, str]:
-    """(router, cost model or None, a note) from a file or a folder (default: $TTTC_ROUTER_DIR, else
-    policies/shipped/, when it exists, as `route()` does). A folder is searched for the router and
-    cost-model JSON files `policies.store` writes (router.json first)."""
-    import os
-
+    """(router, cost model or None, a note) from a router JSON file or a bundle folder as `tttc
+    train-router` writes it (default: the bundle `route()` uses, $TTTC_ROUTER_DIR or policies/shipped/)."""
+    from policies.bundle import COST_FILE, MANIFEST_FILE, ROUTER_FILE, bundle_dir, load_bundle
     from policies.store import ModelFileError, load_cost_model, load_router
-    none = (None, None, "No learned router was given (--router DIR) and none is shipped in policies/shipped/ "
-                        "(`tttc train-router` puts one there), so only baselines are drawn.")
     if where is None:
-        default = Path(os.environ.get("TTTC_ROUTER_DIR") or SHIPPED)
         try:
-            return find_router(default) if default.is_dir() else none
-        except (data.ReportError, ValueError):
-            return none
+            bundle = load_bundle(bundle_dir())
+        except ModelFileError:
+            bundle = None
+        if bundle is None:
+            return (None, None, "No learned router was given (--router DIR) and none is shipped in policies/shipped/ "
+                                "(`tttc train-router` puts one there), so only baselines are drawn.")
+        return bundle.router, bundle.cost_model, f"Shipped router ({bundle_dir()}/)."
     where = Path(where)
-    if where.is_file():
-        try:
-            return load_router(where), None, f"Learned router: {where}."
-        except ModelFileError as e:
-            raise data.ReportError(f"--router {e}") from None
-    if not where.is_dir():
+    if not where.exists():
         raise data.ReportError(f"--router {where}: no such file or folder")
-    router = cost = None
-    for f in sorted(where.glob("*.json"), key=lambda p: (p.name != "router.json", p.name)):
-        if router is None:
-            try:
-                router = load_router(f)
-                continue
-            except ModelFileError:
-                pass
-        if cost is None:
-            try:
-                cost = load_cost_model(f)
-            except ModelFileError:
-                pass
-    if router is None:
-        raise data.ReportError(f"--router {where}: no router file there (expected JSON saved by `tttc train-router`)")
+    if where.is_dir() and not (where / ROUTER_FILE).exists():
+        raise data.ReportError(f"--router {where}: no {ROUTER_FILE} there (a folder written by `tttc train-router`)")
+    try:
+        if where.is_file():
+            return load_router(where), None, f"Learned router: {where}."
+        if (where / MANIFEST_FILE).exists():   # a whole bundle: its files are checked against each other
+            bundle = load_bundle(where)
+            router, cost = bundle.router, bundle.cost_model
+        else:                                  # a bare router, with or without its cost model
+            router = load_router(where / ROUTER_FILE)
+            cost = load_cost_model(where / COST_FILE) if (where / COST_FILE).exists() else None
+    except ModelFileError as e:
+        raise data.ReportError(f"--router {e}") from None
     return router, cost, f"Learned router from {where}/ (evaluated on this log: in-sample if it was trained on it)."
 
 
