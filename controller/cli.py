@@ -15,6 +15,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "collect": ("controller.commands.collect", "run strategies on tasks and log scored outcomes with features (resumable)"),
     "train-router": ("controller.commands.train_router", "fit the router and cost model on the outcome log, calibrate to a budget, ship"),
     "import-outcomes": ("controller.commands.import_outcomes", "load committed outcome rows (JSONL) into an outcome log"),
+    "export-outcomes": ("controller.commands.export_outcomes", "write an outcome log as JSONL (with its feature costs), to commit"),
     "report": ("controller.commands.report", "cost-vs-accuracy report (Markdown + HTML + PNGs) from the outcome log"),
 }
 

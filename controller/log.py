@@ -89,6 +89,22 @@ def _to_dict(o: Outcome) -> dict[str, Any]:
     return d
 
 
+def check_exists(url: str | None) -> str:
+    """The URL (default $TTTC_DB, then sqlite:///tttc.db), or ValueError when it is not a database URL or names
+    a SQLite file that does not exist: readers call this first, since opening a missing SQLite file creates it."""
+    from sqlalchemy.engine import make_url
+    url = url or os.environ.get("TTTC_DB") or DEFAULT_URL
+    try:
+        parsed = make_url(url)
+    except Exception:
+        raise ValueError(f"--db {url!r} is not a database URL (try sqlite:///runs/demo.db)") from None
+    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
+        if not Path(parsed.database).is_file():
+            raise ValueError(f"no database at {parsed.database}: run `tttc collect` or `make demo` first, "
+                             f"or pass --db sqlite:///PATH")
+    return url
+
+
 class OutcomeLog:
     """Append-only outcomes, one transaction per row. `url` defaults to $TTTC_DB, then sqlite:///tttc.db."""
 

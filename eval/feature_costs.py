@@ -1,6 +1,8 @@
 """What each feature cost per task, kept beside the outcome log (same database) for the feature ablation."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any, Mapping
 
 from sqlalchemy import Float, Integer, String, func, select
@@ -51,3 +53,40 @@ class FeatureCosts:
         with Session(self.engine) as s:
             return {f: {"wall_s": float(w), "tokens_in": float(ti), "tokens_out": float(to), "flops": float(fl),
                         "n": int(n)} for f, w, ti, to, fl, n in s.execute(q)}
+
+    def export_jsonl(self, path: str | Path) -> int:
+        """Every recorded feature cost, one JSON object per line; returns how many."""
+        cols = ("task_hash", "model_id", "feature", "wall_s", "tokens_in", "tokens_out", "flops")
+        with Session(self.engine) as s:
+            records = [{c: getattr(fc, c) for c in cols} for fc in s.scalars(
+                select(FeatureCost).order_by(FeatureCost.task_hash, FeatureCost.feature))]
+        with open(path, "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in records)
+        return len(records)
+
+    def import_jsonl(self, path: str | Path) -> int:
+        """Load an `export_jsonl` file (a re-import replaces the same records); returns how many. A bad line is
+        an error naming the file and line, and nothing of that file is imported."""
+        parsed: list[tuple[str, str, str, dict[str, Any]]] = []
+        with open(path) as f:
+            for n, line in enumerate(f, 1):
+                if not line.strip():
+                    continue
+                try:
+                    d = json.loads(line)
+                    key = (str(d["task_hash"]), str(d["model_id"]), str(d["feature"]))
+                    cost = {k: float(d[k]) for k in ("wall_s", "tokens_in", "tokens_out", "flops")}
+                except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+                    raise ValueError(f"{path}:{n}: not a feature-cost record: {type(e).__name__}: {e}") from None
+                parsed.append((*key, cost))
+        with Session(self.engine) as s, s.begin():
+            for task_hash, model_id, feature, c in parsed:
+                s.merge(FeatureCost(task_hash=task_hash, model_id=model_id, feature=feature, wall_s=c["wall_s"],
+                                    tokens_in=int(c["tokens_in"]), tokens_out=int(c["tokens_out"]), flops=c["flops"]))
+        return len(parsed)
+
+
+def costs_path(outcomes: str | Path) -> Path:
+    """Where the feature costs of an exported outcome file live: beside it, `X.jsonl` -> `X.feature-costs.jsonl`."""
+    p = Path(outcomes)
+    return p.with_name(p.name.removesuffix(".jsonl") + ".feature-costs.jsonl")

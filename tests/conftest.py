@@ -6,6 +6,10 @@ import os
 import pytest
 
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+# Tests route by the documented default rule unless they load a router themselves, so that shipping a
+# newly trained router (policies/shipped/) never changes which graph path a plumbing test takes.
+# tests/test_shipped_router.py checks the shipped one.
+os.environ["TTTC_ROUTER_DIR"] = os.path.join(os.path.dirname(__file__), "no-router-here")
 
 
 @pytest.fixture(scope="module")

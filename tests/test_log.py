@@ -193,3 +193,46 @@ def test_a_bad_jsonl_line_names_the_file_and_line_and_imports_nothing(tmp_path):
     with pytest.raises(ValueError, match=r"bad.jsonl:2: not an outcome row"):
         log.import_jsonl(path)
     assert log.rows() == []
+
+
+def test_export_and_import_outcomes_commands_carry_the_feature_costs(tmp_path, capsys):
+    from controller.cli import main
+    from controller.log import OutcomeLog
+    from eval.feature_costs import FeatureCosts
+    src_url, dst_url = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+    with OutcomeLog(src_url) as src:
+        src.append({"task_hash": "h1", "strategy": "icl", "model_id": "m", "correct": True, "features": {"x": 1.0}})
+        FeatureCosts(src.engine).record("h1", "m", {"demo_ppl": {"wall_s": 0.25, "tokens_in": 40, "flops": 1e9}})
+    out = tmp_path / "data" / "o.jsonl"
+    out.parent.mkdir()
+    assert main(["export-outcomes", "--db", src_url, str(out)]) == 0
+    assert (tmp_path / "data" / "o.feature-costs.jsonl").exists()
+    assert main(["import-outcomes", "--db", dst_url, str(out)]) == 0
+    assert "1 rows added" in capsys.readouterr().out
+    with OutcomeLog(dst_url) as dst:
+        assert [r["task_hash"] for r in dst.rows()] == ["h1"]
+        means = FeatureCosts(dst.engine).means("m")
+    assert means["demo_ppl"]["wall_s"] == 0.25 and means["demo_ppl"]["tokens_in"] == 40
+
+
+def test_export_of_a_missing_log_is_an_error_and_creates_nothing(tmp_path, capsys):
+    from controller.cli import main
+    assert main(["export-outcomes", "--db", f"sqlite:///{tmp_path / 'nope.db'}", str(tmp_path / "o.jsonl")]) == 1
+    assert "no database at" in capsys.readouterr().err
+    assert not (tmp_path / "nope.db").exists() and not (tmp_path / "o.jsonl").exists()
+    assert main(["train-router", "--db", f"sqlite:///{tmp_path / 'nope.db'}", "--out", str(tmp_path / "r")]) == 1
+    assert not (tmp_path / "nope.db").exists()
+
+
+def test_a_bad_feature_cost_line_names_the_file_and_line_and_imports_nothing(tmp_path):
+    import pytest
+    from controller.log import OutcomeLog
+    from eval.feature_costs import FeatureCosts
+    path = tmp_path / "c.feature-costs.jsonl"
+    path.write_text('{"task_hash": "h", "model_id": "m", "feature": "f", "wall_s": 1, "tokens_in": 1, '
+                    '"tokens_out": 0, "flops": 1}\n{"task_hash": "h"}\n')
+    with OutcomeLog(f"sqlite:///{tmp_path / 'c.db'}") as log:
+        fc = FeatureCosts(log.engine)
+        with pytest.raises(ValueError, match=r"c.feature-costs.jsonl:2: not a feature-cost record"):
+            fc.import_jsonl(path)
+        assert fc.means() == {}

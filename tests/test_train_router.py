@@ -75,6 +75,8 @@ def test_a_log_of_several_models_needs_model_id(tmp_path):
 
 
 def test_an_empty_log_is_a_one_line_error(tmp_path, capsys):
+    from controller.log import OutcomeLog
+    OutcomeLog(f"sqlite:///{tmp_path / 'empty.db'}").close()
     assert main(["train-router", "--db", f"sqlite:///{tmp_path / 'empty.db'}", "--out", str(tmp_path / "r")]) == 1
     assert "run `tttc collect` first" in capsys.readouterr().err
 

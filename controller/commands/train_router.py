@@ -32,7 +32,13 @@ def run(args) -> int:
     from policies.bundle import bundle_dir, save_bundle
     from policies.train import parse_budget, train_router
 
+    from controller.log import check_exists
     budget = parse_budget(args.budget)
+    try:
+        check_exists(args.db)
+    except ValueError as e:
+        print(f"tttc train-router: {e}", file=sys.stderr)
+        return 1
     with OutcomeLog(args.db) as log:
         rows = log.rows(with_feedback=True)
         url = log.url

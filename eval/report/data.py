@@ -19,19 +19,11 @@ class ReportError(ValueError):
 
 def load_rows(url: str, suite: str | None = None, model_id: str | None = None) -> list[dict[str, Any]]:
     """The log's rows for one model (and suite); a missing or empty database is a ReportError."""
-    from sqlalchemy.engine import make_url
-
-    from controller.log import OutcomeLog
-
+    from controller.log import OutcomeLog, check_exists
     try:
-        parsed = make_url(url)
-    except Exception:
-        raise ReportError(f"--db {url!r} is not a database URL (try sqlite:///runs/demo.db)") from None
-    if parsed.get_backend_name() == "sqlite" and parsed.database not in (None, "", ":memory:"):
-        from pathlib import Path
-        if not Path(parsed.database).is_file():   # opening would create an empty one
-            raise ReportError(f"no database at {parsed.database}: run `tttc collect` or `make demo` first, "
-                              f"or pass --db sqlite:///PATH")
+        check_exists(url)
+    except ValueError as e:
+        raise ReportError(str(e)) from None
     log = OutcomeLog(url)
     try:
         rows = log.rows(suite=suite)

@@ -1,0 +1,31 @@
+"""`tttc export-outcomes --db URL FILE.jsonl`: write an outcome log as JSONL (one row per line), the compact
+form to commit beside a collect, and its feature costs beside it as FILE.feature-costs.jsonl."""
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+
+def add_arguments(p) -> None:
+    p.add_argument("out", metavar="FILE", help="where to write the rows, e.g. eval/data/outcomes-heldout.jsonl")
+    p.add_argument("--db", default=None, help="outcome-log SQLAlchemy URL (default $TTTC_DB, then sqlite:///tttc.db)")
+
+
+def run(args) -> int:
+    from controller.log import OutcomeLog, check_exists
+    from eval.feature_costs import FeatureCosts, costs_path
+    out = Path(args.out)
+    if not out.name.endswith(".jsonl"):
+        print(f"tttc export-outcomes: {out}: the file name must end in .jsonl", file=sys.stderr)
+        return 1
+    try:
+        check_exists(args.db)
+    except ValueError as e:
+        print(f"tttc export-outcomes: {e}", file=sys.stderr)
+        return 1
+    with OutcomeLog(args.db) as log:
+        n = log.export_jsonl(out)
+        side = costs_path(out)
+        k = FeatureCosts(log.engine).export_jsonl(side)
+    print(f"{n} rows -> {out}; {k} feature costs -> {side}")
+    return 0
