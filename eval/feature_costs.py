@@ -86,7 +86,10 @@ class FeatureCosts:
         return len(parsed)
 
 
+COSTS_SUFFIX = ".feature-costs.jsonl"
+
+
 def costs_path(outcomes: str | Path) -> Path:
     """Where the feature costs of an exported outcome file live: beside it, `X.jsonl` -> `X.feature-costs.jsonl`."""
     p = Path(outcomes)
-    return p.with_name(p.name.removesuffix(".jsonl") + ".feature-costs.jsonl")
+    return p.with_name(p.name.removesuffix(".jsonl") + COSTS_SUFFIX)

@@ -207,8 +207,8 @@ def test_export_and_import_outcomes_commands_carry_the_feature_costs(tmp_path, c
     out.parent.mkdir()
     assert main(["export-outcomes", "--db", src_url, str(out)]) == 0
     assert (tmp_path / "data" / "o.feature-costs.jsonl").exists()
-    assert main(["import-outcomes", "--db", dst_url, str(out)]) == 0
-    assert "1 rows added" in capsys.readouterr().out
+    assert main(["import-outcomes", "--db", dst_url, *map(str, sorted(out.parent.glob("*.jsonl")))]) == 0
+    assert "1 rows added" in capsys.readouterr().out   # the feature-cost file named by the glob is not read as rows
     with OutcomeLog(dst_url) as dst:
         assert [r["task_hash"] for r in dst.rows()] == ["h1"]
         means = FeatureCosts(dst.engine).means("m")
