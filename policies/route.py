@@ -94,4 +94,7 @@ def route(task: Task, runtime: Any, features: Any = None, directory: str | Path 
     U = P_usable - bundle.lam * C
     order = [j for j in np.argsort(-U, kind="stable") if j != best and usable[j]]
     alt = f" vs {strategies[order[0]]} {P[order[0]]:.2f}" if order else ""
-    return strategies[best], f"{strategies[best]}: P(correct) {P[best]:.2f}{alt}, ~{_secs(C[best])} s"
+    trained_on = bundle.manifest.get("model_id")
+    other = getattr(runtime, "model_id", None)
+    caveat = f" (router trained on {trained_on} outcomes)" if trained_on and other and other != trained_on else ""
+    return strategies[best], f"{strategies[best]}: P(correct) {P[best]:.2f}{alt}, ~{_secs(C[best])} s{caveat}"

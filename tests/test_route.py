@@ -101,3 +101,16 @@ def test_needed_features_name_what_the_shipped_router_reads(tmp_path, monkeypatc
     assert needed_features(d) == ["is_grid", "sizes", "prompt_chars", "self_consistency"]
     monkeypatch.setenv("TTTC_ROUTER_DIR", str(tmp_path / "none"))
     assert needed_features() == []
+
+
+def test_a_router_trained_on_another_model_says_so_in_its_reason(tmp_path, grid_task):
+    from types import SimpleNamespace
+    add_tiny_ttt()
+    router = StrategyRouter(C=1.0).fit(np.array([[0.1, 1.0], [0.9, 0.0]] * 4), np.array([[0, 1], [1, 0]] * 4, float),
+                                       feature_names=FEATURES, strategy_names=["icl", "ttt-tiny"])
+    cost = CostModel().fit([{"strategy": s, "features": {}, "wall_s": 1.0} for s in ("icl", "ttt-tiny")])
+    d = save_bundle(router, cost, tmp_path / "r", cheap="icl", model_id="smollm2+smollm2-adapt")
+    values = {"self_consistency": 0.1, "is_grid": 1.0}
+    assert route(grid_task, SimpleNamespace(model_id="smollm2+smollm2-adapt"), values, directory=d)[1].endswith(" s")
+    reason = route(grid_task, SimpleNamespace(model_id="gemma3-270m"), values, directory=d)[1]
+    assert reason.endswith("(router trained on smollm2+smollm2-adapt outcomes)")
