@@ -97,6 +97,12 @@ def test_a_suite_source_labels_rows_with_suite_and_family(tmp_path):
     assert row["suite"] == "heldout" and row["task_name"] == f"{row['family']}-10000000"
 
 
+def test_kind_keeps_only_tasks_of_that_kind(tasks_dir, tmp_path):
+    db = f"sqlite:///{tmp_path / 'out.db'}"
+    assert collect(tasks_dir, db, "--kind", "grid") == 0
+    assert keys(db) == [("flip-1", "icl"), ("flip-1", "icl-vote")]
+
+
 def test_an_unknown_strategy_fails_before_any_model_loads(tasks_dir, tmp_path, capsys, monkeypatch):
     import eval.executors
     monkeypatch.setattr(eval.executors, "worker_runtime", lambda model: pytest.fail("loaded a model"))

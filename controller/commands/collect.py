@@ -13,7 +13,9 @@ def add_arguments(p) -> None:
     p.add_argument("--db", default=None, help="outcome-log SQLAlchemy URL (default $TTTC_DB, then sqlite:///tttc.db)")
     p.add_argument("--n-per-family", type=int, default=None, help="tasks per family for synthetic suites (default 5)")
     p.add_argument("--seed", type=int, default=None, help="first seed for synthetic suites (default: EVAL_SEED0)")
-    p.add_argument("--limit", type=int, default=None, help="at most this many tasks (after loading, in order)")
+    p.add_argument("--kind", choices=("grid", "text"), default=None,
+                   help="only tasks of this kind (e.g. text: skip grids where no strategy of a small model scores)")
+    p.add_argument("--limit", type=int, default=None, help="at most this many tasks (after --kind, in order)")
     p.add_argument("--model", default=None,
                    help="embedded model name, a local HF folder, or 'tiny' (random 2-layer model, for tests "
                         "and development: plumbing in seconds, answers are noise)")
@@ -38,6 +40,8 @@ def run(args) -> int:
     names = [s.strip() for s in args.strategies.split(",") if s.strip()] if args.strategies else reg.names()
     specs = [reg.get(n) for n in dict.fromkeys(names)]   # unknown names fail here, before any model loads
     sources = [load_source(src, args.n_per_family, args.seed) for src in args.sources]
+    if args.kind:
+        sources = [(suite, [t for t in tasks if t.kind == args.kind]) for suite, tasks in sources]
     log = OutcomeLog(args.db)
     options = {}
     if args.executor == "ray":
