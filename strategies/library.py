@@ -97,7 +97,7 @@ class Registry:
             raise StrategyError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}: {e}") from None
         if not isinstance(data, dict):
             raise StrategyError(f"{path}: expected a mapping of strategy name -> settings")
-        added = []
+        specs = []
         for name, body in data.items():
             if not isinstance(body, dict) or "kind" not in body:
                 raise StrategyError(f"{path}: strategy {name!r} needs a mapping with a 'kind' ({', '.join(KINDS)})")
@@ -109,9 +109,12 @@ class Registry:
                 spec.config()  # validate now, not at first use
             except StrategyError as e:
                 raise StrategyError(f"{path}: {e}") from None
+            if spec.name in self._specs and not replace:
+                raise StrategyError(f"{path}: strategy {spec.name!r} is already registered")
+            specs.append(spec)
+        for spec in specs:   # all or nothing: a bad entry anywhere in the file adds none of it
             self.add(spec, replace=replace)
-            added.append(spec.name)
-        return added
+        return [spec.name for spec in specs]
 
 
 _DEFAULT: Registry | None = None
