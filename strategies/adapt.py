@@ -48,10 +48,10 @@ def corpus(runtime, names: Sequence[str], n_tasks: int, seed0: int, max_len: int
 def adapt(runtime, cfg: AdaptConfig, out_dir: Path, progress: Progress = no_progress) -> dict:
     """Train, save the adapter (peft format, bf16), the loss curve and a stats JSON; return the stats."""
     import torch
-    from peft import LoraConfig, get_peft_model
 
     from .families import families
     from .families.registry import ADAPT_SEEDS
+    from .ttt.adapters import LoraSettings, attached
 
     names = cfg.families or [f.name for f in families(split="adapt")]
     unknown = set(names) - {f.name for f in families(split="adapt")}
@@ -66,18 +66,19 @@ def adapt(runtime, cfg: AdaptConfig, out_dir: Path, progress: Progress = no_prog
     assert val_seed in ADAPT_SEEDS
     val = corpus(runtime, names, cfg.n_val, val_seed, cfg.max_len)
 
-    model = get_peft_model(runtime.model, LoraConfig(r=cfg.rank, lora_alpha=cfg.alpha, lora_dropout=0.0,
-                                                     target_modules=LORA_TARGETS, task_type="CAUSAL_LM"))
+    lora = LoraSettings(rank=cfg.rank, alpha=cfg.alpha, targets=LORA_TARGETS)
     tcfg = TrainConfig(lr=cfg.lr, epochs=1.0, max_steps=steps, batch_tokens=cfg.batch_tokens, max_batch=32,
                        eval_every=cfg.eval_every, patience=10**9)
     pad = runtime.tokenizer.pad_token_id
-    val_before = eval_loss(model, val, pad, tcfg)
-    deadline = time.monotonic() + cfg.minutes * 60 * 1.25
-    stats = train(model, seqs, tcfg, pad, val=val, progress=progress, should_stop=lambda: time.monotonic() > deadline)
-    val_after = eval_loss(model, val, pad, tcfg)
-
-    out_dir.mkdir(parents=True, exist_ok=True)
-    model.save_pretrained(out_dir)
+    # "default": peft saves that adapter at the folder's top level, where Runtime.load looks for it.
+    # `attached` puts the runtime's base back as it was (weights, requires_grad flags), even on failure.
+    with attached(runtime, "default", lora) as model:
+        val_before = eval_loss(model, val, pad, tcfg)
+        deadline = time.monotonic() + cfg.minutes * 60 * 1.25
+        stats = train(model, seqs, tcfg, pad, val=val, progress=progress, should_stop=lambda: time.monotonic() > deadline)
+        val_after = eval_loss(model, val, pad, tcfg)
+        out_dir.mkdir(parents=True, exist_ok=True)
+        model.save_pretrained(out_dir)
     _to_bf16(out_dir / "adapter_model.safetensors")
     result = {
         "families": names, "n_train_tasks": len(seqs), "n_val_tasks": len(val), "steps": stats.steps,
@@ -90,7 +91,6 @@ def adapt(runtime, cfg: AdaptConfig, out_dir: Path, progress: Progress = no_prog
     }
     (out_dir / "training.json").write_text(json.dumps(result, indent=1))
     _plot(result, out_dir / "loss.png")
-    model.unload()  # leave the runtime's base model as it was
     return result
 
 

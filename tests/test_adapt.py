@@ -19,9 +19,12 @@ def test_adapt_saves_a_peft_adapter_with_stats_and_loss_curve_and_leaves_the_bas
     from safetensors.torch import load_file
 
     from strategies.ttt.adapters import param_fingerprint
-    before = param_fingerprint(tiny_rt.model)
+    from strategies.runtime import tiny_runtime
+    base, before = tiny_rt.model, param_fingerprint(tiny_rt.model)
+    flags = [p.requires_grad for p in base.parameters()]
     stats = adapt(tiny_rt, AdaptConfig(**TINY), tmp_path / "a")
-    assert param_fingerprint(tiny_rt.model) == before and not hasattr(tiny_rt.model, "peft_config")
+    assert tiny_rt.model is base and param_fingerprint(base) == before
+    assert [p.requires_grad for p in base.parameters()] == flags
     files = {p.name for p in (tmp_path / "a").iterdir()}
     assert {"adapter_config.json", "adapter_model.safetensors", "training.json", "loss.png"} <= files
     weights = load_file(tmp_path / "a" / "adapter_model.safetensors")
@@ -29,10 +32,9 @@ def test_adapt_saves_a_peft_adapter_with_stats_and_loss_curve_and_leaves_the_bas
     saved = json.loads((tmp_path / "a" / "training.json").read_text())
     assert saved["steps"] == stats["steps"] >= 1 and saved["tokens"] > 0
     assert saved["families"] == TINY["families"] and saved["val_loss_before"] > 0
-    merged = PeftModel.from_pretrained(tiny_rt.model, tmp_path / "a")
-    assert sum(1 for n, _ in merged.named_parameters() if "lora_" in n) > 0
-    merged.unload()
-    assert param_fingerprint(tiny_rt.model) == before
+    other = tiny_runtime()   # as Runtime.load does: the adapter at the folder's top level, merged into a base
+    merged = PeftModel.from_pretrained(other.model, tmp_path / "a").merge_and_unload()
+    assert param_fingerprint(merged) != param_fingerprint(tiny_runtime().model)
 
 
 def test_adapt_refuses_held_out_families(tiny_rt, tmp_path):
