@@ -74,7 +74,8 @@ def gap_metrics(points, weak: float, strong: float) -> dict[str, float | None]:
 
 
 def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: str = "logreg",
-              feature_costs: dict[str, dict] | None = None, ablate: bool = True) -> dict[str, Any]:
+              feature_costs: dict[str, dict] | None = None, ablate: bool = True,
+              features: list[str] | None = None) -> dict[str, Any]:
     from policies.baselines import Oracle, Random, Threshold
     from policies.budget import Budget
     from policies.crossval import OutOfFold, out_of_fold, task_groups
@@ -82,7 +83,7 @@ def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: s
     from policies.table import pivot
     from policies.train import feature_set
 
-    cols = feature_set(rows, None)
+    cols = feature_set(rows, features)   # registered feature names (None: every one the log holds)
     table = pivot(rows, feature_names=cols, cheap=cheap).complete()
     if table.n == 0:
         raise ValueError("no task has an outcome for every strategy; collect more (or fewer strategies)")
@@ -256,6 +257,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--estimator", default="logreg", help="router classifier: logreg or hgb")
     ap.add_argument("--model-id", default=None, help="the model whose rows to use (needed when the log holds several)")
     ap.add_argument("--no-ablation", action="store_true", help="skip the feature ablation")
+    ap.add_argument("--features", default=None,
+                    help="comma-separated registered feature names the router may read (default: all logged), "
+                         "as `tttc train-router --features`")
     args = ap.parse_args(argv)
 
     from controller.log import OutcomeLog
@@ -277,7 +281,7 @@ def main(argv: list[str] | None = None) -> int:
     from threadpoolctl import threadpool_limits
     with threadpool_limits(1):   # hundreds of small fits: extra BLAS threads only contend (10x slower on 2 busy cores)
         res = benchmark(rows, folds=args.folds, cheap=args.cheap, estimator=args.estimator, feature_costs=costs,
-                        ablate=not args.no_ablation)
+                        ablate=not args.no_ablation, features=args.features.split(",") if args.features else None)
     command = " ".join([".venv/bin/python -m eval.bench_router", *(argv if argv is not None else sys.argv[1:])])
     res = {"command": command, "model_id": model_id, **res}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
