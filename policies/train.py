@@ -89,7 +89,8 @@ def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_fami
         "always": {s: {"accuracy": _finite(float(np.nanmean(table.correct[:, j]))),
                        "seconds": _finite(float(np.nanmean(table.seconds[:, j])))}
                    for j, s in enumerate(table.strategies)},
-        "cv": None, "holdout": None}
+        "cv": None, "holdout": None,
+        "trained_on": sorted(table.keys)}   # task hashes: a report on these same tasks is in-sample
 
     fam = [groups[k] for k in complete.keys]
     if len(set(fam)) >= 2:

@@ -188,3 +188,21 @@ def test_the_cli_parser_loads_neither_torch_nor_matplotlib():
     code = ("import sys, controller.cli; controller.cli.build_parser(); "
             "assert not {'torch', 'matplotlib'} & set(sys.modules), 'heavy import'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
+
+
+def test_a_router_trained_on_the_logs_own_queries_is_flagged_in_sample(tmp_path):
+    from policies.bundle import save_bundle
+    from policies.cost_model import CostModel
+    from policies.router import fit_router
+    from policies.table import pivot
+    rows = [r.model_dump() | {"wall_s": r.cost.wall_s} for r in synthetic_rows()]
+    keys = sorted({r["task_hash"] for r in rows})
+    d = save_bundle(fit_router(pivot(rows), lam=0.005), CostModel().fit(rows), tmp_path / "r",
+                    report={"trained_on": keys[:10]})
+    db = make_db(tmp_path / "log.db", synthetic_rows())
+    assert report(db, tmp_path / "out", "--router", str(d)) == 0
+    md = (tmp_path / "out" / "report.md").read_text()
+    assert f"**In-sample:** the router was trained on 10 of these {len(keys)} queries" in md
+    d2 = save_bundle(fit_router(pivot(rows), lam=0.005), CostModel().fit(rows), tmp_path / "r2", report={"trained_on": []})
+    assert report(db, tmp_path / "out2", "--router", str(d2)) == 0
+    assert "In-sample" not in (tmp_path / "out2" / "report.md").read_text()

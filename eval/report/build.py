@@ -38,9 +38,10 @@ def pct(x: float | None) -> str:
 
 
 # -- the router -----------------------------------------------------------------------------------
-def find_router(where: str | Path | None) -> tuple[Any, Any, str]:
-    """(router, cost model or None, a note) from a router JSON file or a bundle folder as `tttc
-    train-router` writes it (default: the bundle `route()` uses, $TTTC_ROUTER_DIR or policies/shipped/)."""
+def find_router(where: str | Path | None) -> tuple[Any, Any, str, set[str]]:
+    """(router, cost model or None, a note, the task hashes it was trained on when its manifest says) from a
+    router JSON file or a bundle folder as `tttc train-router` writes it (default: the bundle `route()`
+    uses, $TTTC_ROUTER_DIR or policies/shipped/)."""
     from policies.bundle import COST_FILE, MANIFEST_FILE, ROUTER_FILE, bundle_dir, load_bundle
     from policies.store import ModelFileError, load_cost_model, load_router
     if where is None:
@@ -50,8 +51,8 @@ def find_router(where: str | Path | None) -> tuple[Any, Any, str]:
             bundle = None
         if bundle is None:
             return (None, None, "No learned router was given (--router DIR) and none is shipped in policies/shipped/ "
-                                "(`tttc train-router` puts one there), so only baselines are drawn.")
-        return bundle.router, bundle.cost_model, f"Shipped router ({bundle_dir()}/)."
+                                "(`tttc train-router` puts one there), so only baselines are drawn.", set())
+        return bundle.router, bundle.cost_model, f"Shipped router ({bundle_dir()}/).", _trained_on(bundle)
     where = Path(where)
     if not where.exists():
         raise data.ReportError(f"--router {where}: no such file or folder")
@@ -59,16 +60,32 @@ def find_router(where: str | Path | None) -> tuple[Any, Any, str]:
         raise data.ReportError(f"--router {where}: no {ROUTER_FILE} there (a folder written by `tttc train-router`)")
     try:
         if where.is_file():
-            return load_router(where), None, f"Learned router: {where}."
+            return load_router(where), None, f"Learned router: {where}.", set()
+        trained_on: set[str] = set()
         if (where / MANIFEST_FILE).exists():   # a whole bundle: its files are checked against each other
             bundle = load_bundle(where)
-            router, cost = bundle.router, bundle.cost_model
+            router, cost, trained_on = bundle.router, bundle.cost_model, _trained_on(bundle)
         else:                                  # a bare router, with or without its cost model
             router = load_router(where / ROUTER_FILE)
             cost = load_cost_model(where / COST_FILE) if (where / COST_FILE).exists() else None
     except ModelFileError as e:
         raise data.ReportError(f"--router {e}") from None
-    return router, cost, f"Learned router from {where}/ (evaluated on this log: in-sample if it was trained on it)."
+    return router, cost, f"Learned router from {where}/.", trained_on
+
+
+def _trained_on(bundle: Any) -> set[str]:
+    report = bundle.manifest.get("report")
+    return {str(h) for h in report.get("trained_on", [])} if isinstance(report, dict) else set()
+
+
+def in_sample_line(trained_on: set[str], keys: Sequence[str]) -> str | None:
+    """A warning for the headline when the router was trained on queries of this log."""
+    seen = sum(k in trained_on for k in keys)
+    if not seen:
+        return None
+    return (f"**In-sample:** the router was trained on {seen} of these {len(keys)} queries, so its curve here is "
+            "optimistic; for figures on families it never saw, run `python -m eval.bench_router` (cross-validated "
+            "by family).")
 
 
 # -- sections -------------------------------------------------------------------------------------
@@ -209,7 +226,7 @@ def build_report(db: str, out: str | Path, suite: str | None = None, router: str
     order = data.order_strategies(rows)
     stats, routed = data.strategy_stats(rows, order), data.as_routed(rows)
     full = pivot(rows, strategies=order, cheap=order[0])
-    model, cost_model, note = find_router(router)
+    model, cost_model, note, trained_on = find_router(router)
     costs = None
     if model is not None and cost_model is not None:
         feats = [dict(zip(full.feature_names, x)) for x in full.X]
@@ -219,6 +236,8 @@ def build_report(db: str, out: str | Path, suite: str | None = None, router: str
             note += " Its cost model does not know every strategy here, so routers see median seconds."
     c = build_curves(full, [s for s in order if data.is_training(s)], model, costs, note)
     lines = headline(stats, routed, c)
+    warning = in_sample_line(trained_on, full.keys) if model is not None else None
+    lines += [warning] if warning else []
     stamp = datetime.now().astimezone()
     when = sorted(r["created_at"] for r in rows)
     blocks: list[Block] = [Heading("Routing report" + (f": suite {suite}" if suite else ""), 1),
