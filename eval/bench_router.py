@@ -83,14 +83,15 @@ def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: s
     from policies.table import pivot
     from policies.train import feature_set
 
-    cols = feature_set(rows, features)   # registered feature names (None: every one the log holds)
-    table = pivot(rows, feature_names=cols, cheap=cheap).complete()
+    logged = feature_set(rows, None)     # every feature column the log holds: the threshold baselines read them
+    cols = feature_set(rows, features)   # the router's columns (registered feature names; None: all logged)
+    table = pivot(rows, feature_names=logged, cheap=cheap).complete()
     if table.n == 0:
         raise ValueError("no task has an outcome for every strategy; collect more (or fewer strategies)")
     groups = task_groups(rows)
     fam = [groups[k] for k in table.keys]
     params = {"estimator": estimator, "random_state": 0}
-    P, C = out_of_fold(table, fam, n_splits=folds, **params)
+    P, C = out_of_fold(table, fam, n_splits=folds, columns=cols, **params)
 
     acc = {s: float(table.correct[:, j].mean()) for j, s in enumerate(table.strategies)}
     secs = {s: float(table.seconds[:, j].mean()) for j, s in enumerate(table.strategies)}
@@ -103,7 +104,7 @@ def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: s
                                "random": Random(expensive=[strong], seed=0), "oracle": Oracle.of(table)}
     notes = []
     for name, (feature, direction) in THRESHOLDS.items():
-        if feature in cols:
+        if feature in logged:
             routers[name] = Threshold(feature, direction, expensive=strong)
         else:
             notes.append(f"{name}: feature {feature} is not in the log")
@@ -176,7 +177,7 @@ class Ablation:
         """One entry per registered feature group in the log, plus all model features at once; the cost
         column is the group's mean seconds per query as collected (None when it was not recorded)."""
         from policies.features import FEATURES
-        model = [s.name for s in FEATURES.values() if s.needs == "model"]
+        model = [s.name for s in FEATURES.values() if s.needs == "model" and set(s.keys) & set(cols)]
         drops = [(s.name, [s.name], [c for c in s.keys if c in cols]) for s in FEATURES.values()]
         drops.append(("all model features", model, [c for n in model for c in FEATURES[n].keys if c in cols]))
         out = []
