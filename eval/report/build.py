@@ -199,10 +199,12 @@ def headline(stats: Sequence[data.StrategyStats], routed: data.StrategyStats | N
                      f"{pct(p.seconds / s.seconds) if s.seconds else 'n/a'} of its time ({secs(p.seconds)} s vs "
                      f"{secs(s.seconds)} s per query; the cheapest budget within 95% of its accuracy).")
     elif routed is not None:
+        why_no_sweep = ("no learned router given to sweep" if learned is None and c.table is not None else
+                        "a sweep over budgets needs queries run under every strategy")
         ref = next((x for x in stats if x.name == c.strong), None) if c.strong else None
         tail = (f" vs `{ref.name}` {acc(ref.accuracy)} at {secs(ref.mean_s)} s" if ref else "")
         lines.append(f"**Router as logged:** accuracy {acc(routed.accuracy)} at {secs(routed.mean_s)} s per query "
-                     f"over {routed.runs} routed runs{tail} (no learned router given to sweep).")
+                     f"over {routed.runs} routed runs{tail} ({why_no_sweep}).")
     else:
         lines.append("**Router:** none given (--router DIR) and no routed runs logged.")
     if learned is not None and not math.isnan(learned.apgr):
