@@ -15,20 +15,18 @@ def run(args) -> int:
     from controller.log import OutcomeLog
     from eval.feature_costs import COSTS_SUFFIX, FeatureCosts, costs_path
     log = OutcomeLog(args.db)
-    done: set[str] = set()
+    named = {str(p) for p in args.files if str(p).endswith(COSTS_SUFFIX)}   # e.g. by a glob over eval/data/*.jsonl
     for path in args.files:
         try:
-            if str(path).endswith(COSTS_SUFFIX):   # given by name, e.g. by a glob over eval/data/*.jsonl
-                if str(path) not in done:
-                    print(f"{path}: {FeatureCosts(log.engine).import_jsonl(path)} feature costs imported")
+            if str(path) in named:
+                print(f"{path}: {FeatureCosts(log.engine).import_jsonl(path)} feature costs imported")
                 continue
             added = log.import_jsonl(path)
             side = costs_path(path)
-            costs = FeatureCosts(log.engine).import_jsonl(side) if side.exists() else None
+            costs = FeatureCosts(log.engine).import_jsonl(side) if side.exists() and str(side) not in named else None
         except (OSError, ValueError) as e:
             print(f"tttc import-outcomes: {e}", file=sys.stderr)
             return 1
-        done.add(str(side))
         extra = f" (and {costs} feature costs from {side})" if costs is not None else ""
         print(f"{path}: {added} rows added to {log.url}{extra}")
     return 0

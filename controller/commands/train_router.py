@@ -28,11 +28,10 @@ def _fmt(x) -> str:
 def run(args) -> int:
     from dataclasses import asdict
 
-    from controller.log import OutcomeLog
+    from controller.log import OutcomeLog, check_exists
     from policies.bundle import bundle_dir, save_bundle
     from policies.train import parse_budget, train_router
 
-    from controller.log import check_exists
     budget = parse_budget(args.budget)
     try:
         check_exists(args.db)
