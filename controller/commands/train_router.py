@@ -66,7 +66,8 @@ def run(args) -> int:
         print(f"cross-validated, {cv['folds']} folds grouped by family (each fold's families unseen in training):")
         print(f"  at {args.budget}: accuracy {_fmt(b['accuracy'])}, {_fmt(b['seconds'])} s, share {_fmt(b['share'])}")
         if "apgr" in cv:
-            print(f"  APGR {_fmt(cv['apgr'])}  CPT(50%) {_fmt(cv['cpt50'])}  CPT(80%) {_fmt(cv['cpt80'])}"
+            print(f"  APGR over the share of expensive calls (RouteLLM's axis; `python -m eval.bench_router` "
+                  f"also gives it over seconds) {_fmt(cv['apgr'])}  CPT(50%) {_fmt(cv['cpt50'])}  CPT(80%) {_fmt(cv['cpt80'])}"
                   f"  ({cv['weak']} -> {cv['strong']})")
     if cv.get("note"):
         print(f"  note: {cv['note']}")
