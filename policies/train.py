@@ -55,14 +55,21 @@ def feature_set(rows: Sequence[Mapping[str, Any]], features: Sequence[str] | Non
     return cols
 
 
+# Suites kept for reporting: a router never trains on them, even when a log mixes them with others.
+REPORTING_ONLY = frozenset({"arc1-eval-small"})
+
+
 def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_families: Sequence[str] = (),
                  folds: int = 5, features: Sequence[str] | None = None, model_id: str | None = None,
                  cheap: str = "icl", **router_params: Any) -> Trained:
     """Rows are outcome-log dicts; only those with a known outcome count. Families in
     `holdout_families` are kept out of training and reported apart. lam is calibrated on
     out-of-fold P(correct) (in-sample probabilities are overconfident, and a lam tuned on them
-    would spend differently on new tasks); with a single family, on in-sample ones."""
+    would spend differently on new tasks); with a single family, on in-sample ones. Rows of a
+    reporting-only suite (REPORTING_ONLY) are dropped and named in the report."""
     rows = [r for r in rows if r.get("correct") is not None]
+    reserved = sorted({str(r.get("suite")) for r in rows if r.get("suite") in REPORTING_ONLY})
+    rows = [r for r in rows if r.get("suite") not in REPORTING_ONLY]
     models = sorted({r["model_id"] for r in rows})
     if model_id is None and len(models) > 1:
         raise ValueError(f"the log holds rows of several models {models}; choose one with --model-id")
@@ -89,7 +96,7 @@ def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_fami
         "always": {s: {"accuracy": _finite(float(np.nanmean(table.correct[:, j]))),
                        "seconds": _finite(float(np.nanmean(table.seconds[:, j])))}
                    for j, s in enumerate(table.strategies)},
-        "cv": None, "holdout": None,
+        "cv": None, "holdout": None, "excluded_reporting_suites": reserved,
         "trained_on": sorted(table.keys)}   # task hashes: a report on these same tasks is in-sample
 
     fam = [groups[k] for k in complete.keys]

@@ -90,3 +90,16 @@ def test_budget_text_parses(text, budget):
 def test_a_bad_budget_names_the_expected_form(text):
     with pytest.raises(ValueError, match="budget"):
         parse_budget(text)
+
+
+def test_rows_of_a_reporting_only_suite_never_train_the_router():
+    from policies.train import train_router
+    def as_logged(rows):   # the log's row dicts carry wall_s beside cost
+        return [dict(r, wall_s=r["cost"]["wall_s"]) for r in rows]
+    rows = as_logged(synthetic_rows(4, 6))
+    arc = [dict(r, task_hash="arc" + r["task_hash"], suite="arc1-eval-small", family="arc")
+           for r in as_logged(synthetic_rows(2, 6))]
+    trained = train_router(rows + arc, Budget(share=0.3))
+    assert trained.report["excluded_reporting_suites"] == ["arc1-eval-small"]
+    assert not any(h.startswith("arc") for h in trained.report["trained_on"])
+    assert trained.report["tasks"] == train_router(rows, Budget(share=0.3)).report["tasks"]

@@ -56,6 +56,8 @@ def run(args) -> int:
                       cheap=trained.cheap, model_id=trained.model_id, report=r, db=url,
                       arguments={k: v for k, v in vars(args).items() if k != "command"})
 
+    if r.get("excluded_reporting_suites"):
+        print(f"left out rows of reporting-only suites: {', '.join(r['excluded_reporting_suites'])}")
     print(f"{r['tasks']} tasks ({r['complete_tasks']} with every strategy), {r['families']} families, "
           f"model {r['model_id']}")
     for s, a in r["always"].items():
