@@ -57,8 +57,12 @@ class Runtime:
         tok = AutoTokenizer.from_pretrained(path)
         net = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(dev)
         if adapter and adapter_dir is not None:
+            import warnings
+
             from peft import PeftModel
-            net = PeftModel.from_pretrained(net, adapter_dir).merge_and_unload()
+            with warnings.catch_warnings():   # peft reads a property transformers has deprecated
+                warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
+                net = PeftModel.from_pretrained(net, adapter_dir).merge_and_unload()
             model_id = f"{model_id}+{adapter_dir.name}"
         return cls(net, tok, model_id, dev)
 
