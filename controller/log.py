@@ -6,7 +6,7 @@ import os
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Callable, Iterable, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, create_engine, event, select
@@ -89,6 +89,29 @@ def _to_dict(o: Outcome) -> dict[str, Any]:
     return d
 
 
+T = TypeVar("T")
+
+
+def read_jsonl(path: str | Path, parse: Callable[[dict[str, Any]], T], what: str) -> list[T]:
+    """Every non-blank line of a JSONL file, each a JSON object passed through `parse`. A bad line is a
+    ValueError naming the file, the line and `what` was expected, raised before anything is returned, so a
+    caller imports a whole file or none of it."""
+    out = []
+    with open(path) as f:
+        for n, line in enumerate(f, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+                if not isinstance(obj, dict):
+                    raise ValueError(f"a JSON {type(obj).__name__}, not an object")
+                out.append(parse(obj))
+            except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
+                detail = f"missing key {e}" if isinstance(e, KeyError) else str(e).splitlines()[0]
+                raise ValueError(f"{path}:{n}: not {what}: {detail}") from None
+    return out
+
+
 def check_exists(url: str | None) -> str:
     """The URL (default $TTTC_DB, then sqlite:///tttc.db), or ValueError when it is not a database URL or names
     a SQLite file that does not exist: readers call this first, since opening a missing SQLite file creates it."""
@@ -135,18 +158,11 @@ class OutcomeLog:
     def import_jsonl(self, path: str | Path) -> int:
         """Append the rows of an `export_jsonl` file, skipping query ids already here; returns rows added.
         A bad line is an error naming the file and line, and nothing of that file is half-imported."""
-        parsed = []
-        with open(path) as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    d = json.loads(line)
-                    for derived in ("wall_s", "tokens_trained"):   # columns copied from cost
-                        d.pop(derived, None)
-                    parsed.append(OutcomeRow.model_validate(d))
-                except (json.JSONDecodeError, ValueError) as e:
-                    raise ValueError(f"{path}:{n}: not an outcome row: {str(e).splitlines()[0]}") from None
+        def row(d: dict[str, Any]) -> OutcomeRow:
+            for derived in ("wall_s", "tokens_trained"):   # columns copied from cost
+                d.pop(derived, None)
+            return OutcomeRow.model_validate(d)
+        parsed = read_jsonl(path, row, "an outcome row")
         with Session(self.engine) as s:
             have = set(s.scalars(select(Outcome.query_id)))
         fresh = [r for r in parsed if r.query_id not in have]

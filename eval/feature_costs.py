@@ -67,18 +67,12 @@ class FeatureCosts:
     def import_jsonl(self, path: str | Path) -> int:
         """Load an `export_jsonl` file (a re-import replaces the same records); returns how many. A bad line is
         an error naming the file and line, and nothing of that file is imported."""
-        parsed: list[tuple[str, str, str, dict[str, Any]]] = []
-        with open(path) as f:
-            for n, line in enumerate(f, 1):
-                if not line.strip():
-                    continue
-                try:
-                    d = json.loads(line)
-                    key = (str(d["task_hash"]), str(d["model_id"]), str(d["feature"]))
-                    cost = {k: float(d[k]) for k in ("wall_s", "tokens_in", "tokens_out", "flops")}
-                except (json.JSONDecodeError, KeyError, TypeError, ValueError) as e:
-                    raise ValueError(f"{path}:{n}: not a feature-cost record: {type(e).__name__}: {e}") from None
-                parsed.append((*key, cost))
+        from controller.log import read_jsonl
+
+        def record(d: dict[str, Any]) -> tuple[str, str, str, dict[str, float]]:
+            cost = {k: float(d[k]) for k in ("wall_s", "tokens_in", "tokens_out", "flops")}
+            return str(d["task_hash"]), str(d["model_id"]), str(d["feature"]), cost
+        parsed = read_jsonl(path, record, "a feature-cost record")
         with Session(self.engine) as s, s.begin():
             for task_hash, model_id, feature, c in parsed:
                 s.merge(FeatureCost(task_hash=task_hash, model_id=model_id, feature=feature, wall_s=c["wall_s"],

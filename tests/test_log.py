@@ -236,3 +236,12 @@ def test_a_bad_feature_cost_line_names_the_file_and_line_and_imports_nothing(tmp
         with pytest.raises(ValueError, match=r"c.feature-costs.jsonl:2: not a feature-cost record"):
             fc.import_jsonl(path)
         assert fc.means() == {}
+
+
+def test_a_jsonl_line_that_is_not_an_object_is_a_located_error(tmp_path):
+    import pytest
+    from controller.log import OutcomeLog
+    path = tmp_path / "list.jsonl"
+    path.write_text("[1, 2]\n")
+    with pytest.raises(ValueError, match=r"list.jsonl:1: not an outcome row: a JSON list, not an object"):
+        OutcomeLog(f"sqlite:///{tmp_path / 'd.db'}").import_jsonl(path)
