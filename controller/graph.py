@@ -69,18 +69,23 @@ def featurize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 
 def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """The router's choice and one-line reason, unless the user chose."""
+    """The router's choice and one-line reason, unless the user chose. A cascade router may compute
+    more features here (its cheap ones were unsure); they join the turn's features for the log."""
+    update: dict[str, Any] = {}
     if state.get("forced"):
         choice, reason = state["choice"], "chosen by the user"
     else:
         from policies.features import Features
-        from policies.route import route as pick
+        from policies.route import decide
 
-        values = (state.get("features") or {}).get("values", {})
-        choice, reason = pick(_task(state), _ctx(runtime).get_runtime(), Features(values, {}))
+        features = state.get("features") or {}
+        d = decide(_task(state), _ctx(runtime).get_runtime(), Features(features.get("values", {}), {}))
+        choice, reason = d.strategy, d.reason
+        if d.computed is not None:
+            update["features"] = _with_computed(features, d.values, d.computed)
     event = {"strategy": choice, "reason": reason}
     runtime.stream_writer({"stage": "routed", **event, "text": progress_text("routed", event)})
-    return {"choice": choice, "reason": reason}
+    return {"choice": choice, "reason": reason, **update}
 
 
 def icl(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -148,6 +153,16 @@ def _router_features() -> list[str]:
     from policies import route as routing
     needed = getattr(routing, "needed_features", None)
     return list(needed()) if needed is not None else []
+
+
+def _with_computed(features: dict[str, Any], values: dict[str, float], computed: Any) -> dict[str, Any]:
+    """The turn's features after the router computed more: all values, costs summed, the ICL probe kept."""
+    from strategies.cost import Cost
+    cost = Cost(**features["cost"]) + computed.cost if features.get("cost") else computed.cost
+    icl = features.get("icl")
+    if icl is None and computed.icl_answer is not None:
+        icl = {"answers": computed.icl_answer, "prompts": computed.icl_prompts, "cost": computed.icl_cost.model_dump()}
+    return {"values": values, "cost": cost.model_dump(), "icl": icl}
 
 
 def _task(state: State):

@@ -167,7 +167,13 @@ def main(argv=None) -> int:
     ap.add_argument("--per-client", type=int, default=10)
     ap.add_argument("--queue", type=int, default=None, help="server --queue (default 4; 1 with --smoke, so 429s happen)")
     ap.add_argument("--features", choices=["router", "all"], default="router")
+    ap.add_argument("--phases", default="icl,ttt,load",
+                    help="which measurements to run, comma-separated: icl (chat-turn latency), ttt (a TTT turn "
+                         "and its follow-up), load (concurrent clients)")
     args = ap.parse_args(argv)
+    phases = {p.strip() for p in args.phases.split(",") if p.strip()}
+    if not phases or phases - {"icl", "ttt", "load"}:
+        ap.error(f"--phases {args.phases!r}: choose from icl, ttt, load")
     tmp = Path(tempfile.mkdtemp(prefix="bench-agent-"))
     args.queue = args.queue if args.queue is not None else (1 if args.smoke else 4)
     if args.smoke:
@@ -187,23 +193,28 @@ def main(argv=None) -> int:
     out = {"command": " ".join([Path(sys.executable).name, "-m", "eval.bench_agent", *(argv or sys.argv[1:])]),
            "model": args.model or "default", "smoke": args.smoke, "cpus": os.cpu_count(), "queue": args.queue}
     try:
-        out["icl_turns"] = icl_latency(url, text, args.icl_turns)
-        print("icl turns:", out["icl_turns"], file=sys.stderr)
-        out["ttt_followup"] = ttt_followup(url, grid[0], args.ttt_strategy)
-        print("ttt follow-up:", out["ttt_followup"], file=sys.stderr)
-        out["load"] = load(url, text, args.clients, args.per_client)
-        import httpx
-        out["load"]["server_alive"] = proc.poll() is None and httpx.get(f"{url}/health", timeout=10).status_code == 200
+        if "icl" in phases:
+            out["icl_turns"] = icl_latency(url, text, args.icl_turns)
+            print("icl turns:", out["icl_turns"], file=sys.stderr)
+        if "ttt" in phases:
+            out["ttt_followup"] = ttt_followup(url, grid[0], args.ttt_strategy)
+            print("ttt follow-up:", out["ttt_followup"], file=sys.stderr)
+        if "load" in phases:
+            out["load"] = load(url, text, args.clients, args.per_client)
+            import httpx
+            out["load"]["server_alive"] = proc.poll() is None and httpx.get(f"{url}/health", timeout=10).status_code == 200
     finally:
         proc.terminate()
         proc.wait(30)
     from controller.log import OutcomeLog
     rows = [r["query_id"] for r in OutcomeLog(db).rows()]
-    earlier = set(out["icl_turns"].pop("query_ids") + out["ttt_followup"].pop("query_ids"))
-    load_ids = out["load"].pop("query_ids")
-    out["load"]["log_rows"] = len(rows) - len(earlier)
-    # exactly one row per answered request: no answer without its row, no row without its answer
-    out["load"]["one_row_per_answer"] = sorted(rows) == sorted(earlier | set(load_ids)) and len(set(load_ids)) == len(load_ids)
+    earlier = set(out.get("icl_turns", {}).pop("query_ids", []) + out.get("ttt_followup", {}).pop("query_ids", []))
+    if "load" in out:
+        load_ids = out["load"].pop("query_ids")
+        out["load"]["log_rows"] = len(rows) - len(earlier)
+        # exactly one row per answered request: no answer without its row, no row without its answer
+        out["load"]["one_row_per_answer"] = (sorted(rows) == sorted(earlier | set(load_ids))
+                                             and len(set(load_ids)) == len(load_ids))
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1))
     print(json.dumps(out, indent=1))

@@ -53,16 +53,30 @@ def cost_axis(points, weak_s: float, strong_s: float) -> list:
             for p in points]
 
 
-def featurizing_seconds(cols: list[str], feature_costs: dict[str, dict]) -> dict[str, float]:
+def with_overhead(points, seconds: float) -> list:
+    """Points with `seconds` of featurizing per query added: what the user waits and pays for."""
+    from dataclasses import replace
+    return [replace(p, seconds=p.seconds + seconds) for p in points]
+
+
+def featurizing_seconds(cols: list[str], feature_costs: dict[str, dict], cascade: tuple[list[str], float] | None = None
+                        ) -> dict[str, float]:
     """Mean seconds per query each router spends on features before any strategy runs (0 where the
-    log has no feature costs): the learned router computes every feature it reads, a threshold one."""
+    log has no feature costs): the learned router computes every feature it reads, a threshold one;
+    a cascade its stage-1 features always and the rest for the `rate` of queries that escalate."""
     from policies.features import FEATURES
 
     def cost(names) -> float:
         return sum(feature_costs[n]["wall_s"] for n in names if n in feature_costs)
-    used = [s.name for s in FEATURES.values() if set(s.keys) & set(cols)]
-    return {"router": cost(used), "ppl-threshold": cost(["demo_ppl"]),
-            "consistency-threshold": cost(["self_consistency"])}
+
+    def used(columns) -> list[str]:
+        return [s.name for s in FEATURES.values() if set(s.keys) & set(columns)]
+    out = {"router": cost(used(cols)), "ppl-threshold": cost(["demo_ppl"]),
+           "consistency-threshold": cost(["self_consistency"])}
+    if cascade is not None:
+        first, rate = used(cascade[0]), cascade[1]
+        out["cascade"] = cost(first) + rate * cost([n for n in used(cols) if n not in first])
+    return out
 
 
 def gap_metrics(points, weak: float, strong: float) -> dict[str, float | None]:
@@ -75,7 +89,11 @@ def gap_metrics(points, weak: float, strong: float) -> dict[str, float | None]:
 
 def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: str = "logreg",
               feature_costs: dict[str, dict] | None = None, ablate: bool = True,
-              features: list[str] | None = None) -> dict[str, Any]:
+              features: list[str] | None = None, cascade: list[str] | None = None,
+              escalate: float = 0.1) -> dict[str, Any]:
+    """With `cascade` (feature names), the router under test is a two-stage cascade
+    (policies/cascade.py) whose stage 1 reads those features and escalates `escalate` of the queries;
+    the targets are then checked on it (the full router's rows stay for comparison)."""
     from policies.baselines import Oracle, Random, Threshold
     from policies.budget import Budget
     from policies.crossval import OutOfFold, out_of_fold, task_groups
@@ -102,6 +120,13 @@ def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: s
 
     routers: dict[str, Any] = {"router": OutOfFold(P, table.strategies),
                                "random": Random(expensive=[strong], seed=0), "oracle": Oracle.of(table)}
+    cols1 = None
+    if cascade is not None:
+        from policies.cascade import CascadeOOF
+        cols1 = [c for c in feature_set(rows, cascade) if c in cols]
+        P1, _ = out_of_fold(table, fam, n_splits=folds, columns=cols1, **params)
+        routers["cascade"] = CascadeOOF(P1, P, table.strategies, escalate)
+    primary = "cascade" if cascade is not None else "router"
     notes = []
     for name, (feature, direction) in THRESHOLDS.items():
         if feature in logged:
@@ -114,30 +139,32 @@ def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: s
     budgets = [lo + f * (hi - lo) for f in SHARES]
     curves = {name: curve(r, table, seconds=budgets, costs=C) for name, r in routers.items()}
     by_share = {name: curve(r, table, shares=SHARES, costs=C) for name, r in routers.items()}
+    overhead = featurizing_seconds(cols, feature_costs or {}, None if cols1 is None else (cols1, escalate))
     summary = {name: {"cost_axis": gap_metrics(cost_axis(curves[name], lo, hi), weak_acc, strong_acc),
+                      "total_cost_axis": gap_metrics(cost_axis(with_overhead(curves[name], overhead.get(name, 0.0)),
+                                                               lo, hi), weak_acc, strong_acc),
                       "share_axis": gap_metrics(by_share[name], weak_acc, strong_acc)} for name in routers}
     q = table.queries(C)
     always = {s: {"accuracy": acc[s], "seconds": secs[s]} for s in table.strategies}
 
-    overhead = featurizing_seconds(cols, feature_costs or {})
     # target 1: a point at no more than 35% of the strong strategy's seconds, featurizing included,
     # within 95% of its accuracy
     limit = TARGET_TIME * secs[strong]
-    spend = limit - overhead["router"]
-    at_limit = evaluate(routers["router"].route(q, Budget(seconds=max(spend, 0.0))), table, spend)
-    cheap_enough = [p for p in curves["router"] + by_share["router"] + [at_limit] if p.seconds <= spend]
+    spend = limit - overhead[primary]
+    at_limit = evaluate(routers[primary].route(q, Budget(seconds=max(spend, 0.0))), table, spend)
+    cheap_enough = [p for p in curves[primary] + by_share[primary] + [at_limit] if p.seconds <= spend]
     best = max(cheap_enough, key=lambda p: p.accuracy, default=None)
     t1 = best is not None and best.accuracy >= TARGET_ACC * strong_acc
     # target 3: at or above each single-feature router at every budget strictly between the ends
     by_budget = {name: {p.budget: p for p in pts} for name, pts in curves.items()}
     inner = budgets[1:-1]
-    margins = {name: [by_budget["router"][b].accuracy - by_budget[name][b].accuracy for b in inner]
+    margins = {name: [by_budget[primary][b].accuracy - by_budget[name][b].accuracy for b in inner]
                for name in THRESHOLDS if name in curves}
     t3 = bool(margins) and all(m >= 0 for ms in margins.values() for m in ms)
-    apgr_r = summary["router"]["cost_axis"]["apgr"]
+    apgr_r = summary[primary]["cost_axis"]["apgr"]
     targets = {
         "accuracy_at_time": {"pass": t1, "limit_seconds": limit, "need_accuracy": TARGET_ACC * strong_acc,
-                             "featurizing_s": overhead["router"],
+                             "featurizing_s": overhead[primary], "router": primary,
                              "best": None if best is None else points_json([best])[0]},
         "apgr": {"pass": apgr_r is not None and apgr_r >= TARGET_APGR, "value": apgr_r, "need": TARGET_APGR,
                  "axis": "cost"},
@@ -148,13 +175,14 @@ def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: s
     ablation = []
     if ablate:
         base = Ablation(table, fam, C, budgets, folds, params, weak_acc, strong_acc)
-        ablation = base.run(cols, apgr_r, feature_costs or {})
+        ablation = base.run(cols, summary["router"]["cost_axis"]["apgr"], feature_costs or {})
 
     return {"tasks": table.n, "families": len(set(fam)), "folds": min(folds, len(set(fam))), "featurizing_s": overhead,
             "strategies": table.strategies, "features": cols, "weak": table.cheap, "strong": strong,
             "always": always, "budgets_s": budgets, "curves": {k: points_json(v) for k, v in curves.items()},
             "curves_by_share": {k: points_json(v) for k, v in by_share.items()},
-            "summary": summary, "targets": targets, "ablation": ablation}
+            "summary": summary, "targets": targets, "ablation": ablation,
+            "cascade": None if cols1 is None else {"features": cols1, "escalate": escalate}}
 
 
 class Ablation:
@@ -220,22 +248,24 @@ def markdown(res: dict[str, Any], command: str) -> str:
               + " (counted in the time target; when the router picks ICL, the ICL probe's answer can be reused)."]
     lines += ["", f"APGR and CPT between always-{res['weak']} and always-{res['strong']}; x is the normalised "
               "mean seconds (cost) or RouteLLM's share of calls past the cheap route (share):", "",
-              "| router | APGR cost | CPT(50%) cost | CPT(80%) cost | APGR share | CPT(50%) share | CPT(80%) share |",
-              "|---|---|---|---|---|---|---|"]
+              "| router | APGR cost | CPT(50%) cost | CPT(80%) cost | APGR share | CPT(50%) share | CPT(80%) share "
+              "| APGR cost, featurizing included |",
+              "|---|---|---|---|---|---|---|---|"]
     for n, m in res["summary"].items():
-        c, sh = m["cost_axis"], m["share_axis"]
+        c, sh, tot = m["cost_axis"], m["share_axis"], m.get("total_cost_axis", {})
         lines.append(f"| {n} | {_n(c['apgr'])} | {_n(c['cpt50'])} | {_n(c['cpt80'])} | "
-                     f"{_n(sh['apgr'])} | {_n(sh['cpt50'])} | {_n(sh['cpt80'])} |")
+                     f"{_n(sh['apgr'])} | {_n(sh['cpt50'])} | {_n(sh['cpt80'])} | {_n(tot.get('apgr'))} |")
     best = t["accuracy_at_time"]["best"]
     best_text = "none" if best is None else f"{best['accuracy']:.3f} at {best['seconds']:.1f} s"
     margin = ", ".join(f"{k} {_n(v, '+.3f')}" for k, v in t["above_single_feature"]["min_margin"].items())
     lines += ["", "| target | result | measured |", "|---|---|---|",
-              f"| accuracy >= {TARGET_ACC:.0%} of {res['strong']} at <= {TARGET_TIME:.0%} of its time | "
+              f"| {t['accuracy_at_time'].get('router', 'router')}: accuracy >= {TARGET_ACC:.0%} of {res['strong']} "
+              f"at <= {TARGET_TIME:.0%} of its time | "
               f"{'PASS' if t['accuracy_at_time']['pass'] else 'FAIL'} | best within "
               f"{_n(t['accuracy_at_time']['limit_seconds'], '.1f')} s, "
               f"{_n(t['accuracy_at_time']['featurizing_s'], '.1f')} s of it featurizing: {best_text} "
               f"(need {_n(t['accuracy_at_time']['need_accuracy'])}) |",
-              f"| APGR (cost) >= {TARGET_APGR} | {'PASS' if t['apgr']['pass'] else 'FAIL'} | {_n(t['apgr']['value'])} |",
+              f"| {t['accuracy_at_time'].get('router', 'router')}: APGR (cost) >= {TARGET_APGR} | {'PASS' if t['apgr']['pass'] else 'FAIL'} | {_n(t['apgr']['value'])} |",
               f"| at or above both single-feature routers at every inner budget | "
               f"{'PASS' if t['above_single_feature']['pass'] else 'FAIL'} | min margin {margin or 'n/a'}"
               + (f"; {t['above_single_feature']['note']}" if t["above_single_feature"]["note"] else "") + " |"]
@@ -248,6 +278,13 @@ def markdown(res: dict[str, Any], command: str) -> str:
     return "\n".join(lines)
 
 
+def _cascade(text: str | None) -> list[str] | None:
+    if text is None:
+        return None
+    from policies.cascade import stage1_features
+    return stage1_features(text)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", default=None, help="outcome-log URL (default $TTTC_DB, then sqlite:///tttc.db)")
@@ -258,6 +295,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--estimator", default="logreg", help="router classifier: logreg or hgb")
     ap.add_argument("--model-id", default=None, help="the model whose rows to use (needed when the log holds several)")
     ap.add_argument("--no-ablation", action="store_true", help="skip the feature ablation")
+    ap.add_argument("--cascade", default=None, metavar="FEATURES",
+                    help="test a two-stage cascade whose stage 1 reads these features ('free': every feature "
+                         "that needs no model), as `tttc train-router --cascade`")
+    ap.add_argument("--escalate", type=float, default=0.1, help="with --cascade: share of queries escalated")
     ap.add_argument("--features", default=None,
                     help="comma-separated registered feature names the router may read (default: all logged), "
                          "as `tttc train-router --features`")
@@ -282,7 +323,8 @@ def main(argv: list[str] | None = None) -> int:
     from threadpoolctl import threadpool_limits
     with threadpool_limits(1):   # hundreds of small fits: extra BLAS threads only contend (10x slower on 2 busy cores)
         res = benchmark(rows, folds=args.folds, cheap=args.cheap, estimator=args.estimator, feature_costs=costs,
-                        ablate=not args.no_ablation, features=args.features.split(",") if args.features else None)
+                        ablate=not args.no_ablation, features=args.features.split(",") if args.features else None,
+                        cascade=_cascade(args.cascade), escalate=args.escalate)
     command = " ".join([".venv/bin/python -m eval.bench_router", *(argv if argv is not None else sys.argv[1:])])
     res = {"command": command, "model_id": model_id, **res}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)

@@ -14,6 +14,7 @@ from .store import FORMAT_VERSION, ModelFileError, load_cost_model, load_router,
 
 SHIPPED = Path(__file__).with_name("shipped")   # what `route()` uses unless $TTTC_ROUTER_DIR says otherwise
 ROUTER_FILE, COST_FILE, MANIFEST_FILE = "router.json", "cost_model.json", "manifest.json"
+STAGE1_FILE = "router-stage1.json"   # a cascade's cheap-feature router (policies/cascade.py), when there is one
 MANIFEST_FORMAT = "ttt-controller/router-manifest"
 
 
@@ -28,6 +29,20 @@ class Bundle:
     router: StrategyRouter
     cost_model: CostModel
     manifest: dict[str, Any]
+    stage1: StrategyRouter | None = None   # with manifest["cascade"]: features, lam, threshold, rate
+
+    @property
+    def cascade(self) -> dict[str, Any] | None:
+        return self.manifest.get("cascade") if self.stage1 is not None else None
+
+    @property
+    def stage1_features(self) -> list[str]:
+        return [] if self.stage1 is None else [str(c) for c in self.stage1.feature_names_in_]
+
+    @property
+    def threshold(self) -> float:
+        """The stage-1 margin below which a query escalates to the full router."""
+        return float(self.cascade["threshold"]) if self.cascade else float("inf")
 
     @property
     def lam(self) -> float:
@@ -46,13 +61,23 @@ class Bundle:
         return str(self.manifest.get("cheap", self.strategies[0]))
 
 
-def save_bundle(router: StrategyRouter, cost_model: CostModel, out: str | Path, **manifest: Any) -> Path:
-    """Write the three files into `out` (created if needed); `manifest` adds fields (budget, report, ...)."""
+def save_bundle(router: StrategyRouter, cost_model: CostModel, out: str | Path, stage1: StrategyRouter | None = None,
+                cascade: dict[str, Any] | None = None, **manifest: Any) -> Path:
+    """Write the files into `out` (created if needed); `manifest` adds fields (budget, report, ...).
+    A cascade adds its stage-1 router file and `cascade` (features, lam, threshold, rate) to the manifest;
+    without one, a stage-1 file left by an earlier cascade is removed."""
     if getattr(router, "feature_names_in_", None) is None:
         raise ValueError("a shipped router needs feature names (fit it with feature_names=...)")
+    if (stage1 is None) != (cascade is None):
+        raise ValueError("a cascade needs both its stage-1 router and its settings")
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     save_router(router, out / ROUTER_FILE)
+    if stage1 is not None:
+        save_router(stage1, out / STAGE1_FILE)
+        manifest["cascade"] = cascade
+    elif (out / STAGE1_FILE).exists():
+        (out / STAGE1_FILE).unlink()
     save_cost_model(cost_model, out / COST_FILE)
     doc = {"format": MANIFEST_FORMAT, "format_version": FORMAT_VERSION, "package_version": package_version(),
            "created_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -87,4 +112,26 @@ def load_bundle(directory: str | Path | None = None) -> Bundle | None:
     missing = [s for s in router.strategies_ if s not in cost_model.strategies]
     if missing:
         raise ModelFileError(f"{d / COST_FILE}: no cost data for the router's strategies {missing}")
-    return Bundle(router, cost_model, manifest)
+    stage1 = None
+    if manifest.get("cascade") is not None:
+        stage1 = _load_stage1(d, router, manifest["cascade"])
+    return Bundle(router, cost_model, manifest, stage1)
+
+
+def _load_stage1(d: Path, router: StrategyRouter, cascade: Any) -> StrategyRouter:
+    path = d / STAGE1_FILE
+    if not path.exists():
+        raise ModelFileError(f"{d / MANIFEST_FILE}: names a cascade but {path} is missing")
+    try:
+        threshold = float(cascade["threshold"])
+    except (TypeError, KeyError, ValueError):
+        raise ModelFileError(f"{d / MANIFEST_FILE}: cascade.threshold must be a number") from None
+    if threshold != threshold:
+        raise ModelFileError(f"{d / MANIFEST_FILE}: cascade.threshold is NaN")
+    stage1 = load_router(path)
+    if getattr(stage1, "feature_names_in_", None) is None:
+        raise ModelFileError(f"{path}: a stage-1 router needs feature names; this one has none")
+    if [str(s) for s in stage1.strategies_] != [str(s) for s in router.strategies_]:
+        raise ModelFileError(f"{path}: its strategies {list(stage1.strategies_)} differ from "
+                             f"{d / ROUTER_FILE}'s {list(router.strategies_)}")
+    return stage1

@@ -8,6 +8,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from .budget import Budget, calibrate_lambda, choose
+from .cascade import decide, margins, threshold_for_rate
 from .cost_model import CostModel
 from .crossval import OutOfFold, feature_dicts, out_of_fold, task_groups
 from .metrics import evaluate, summary
@@ -34,6 +35,8 @@ class Trained:
     cheap: str
     model_id: str
     report: dict[str, Any] = field(default_factory=dict)
+    stage1: StrategyRouter | None = None   # a cascade's cheap-feature router (policies/cascade.py), if any
+    cascade: dict[str, Any] | None = None  # its features, lam, margin threshold and escalation rate
 
 
 def _finite(x: float) -> float | None:
@@ -61,12 +64,16 @@ REPORTING_ONLY = frozenset({"arc1-eval-small"})
 
 def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_families: Sequence[str] = (),
                  folds: int = 5, features: Sequence[str] | None = None, model_id: str | None = None,
-                 cheap: str = "icl", **router_params: Any) -> Trained:
+                 cheap: str = "icl", cascade_features: Sequence[str] | None = None, escalate_rate: float = 0.1,
+                 **router_params: Any) -> Trained:
     """Rows are outcome-log dicts; only those with a known outcome count. Families in
     `holdout_families` are kept out of training and reported apart. lam is calibrated on
     out-of-fold P(correct) (in-sample probabilities are overconfident, and a lam tuned on them
     would spend differently on new tasks); with a single family, on in-sample ones. Rows of a
-    reporting-only suite (REPORTING_ONLY) are dropped and named in the report."""
+    reporting-only suite (REPORTING_ONLY) are dropped and named in the report.
+
+    With `cascade_features`, a stage-1 router on those (cheap) features is fitted too, and its margin
+    threshold calibrated so that about `escalate_rate` of queries pay for the full router's features."""
     rows = [r for r in rows if r.get("correct") is not None]
     reserved = sorted({str(r.get("suite")) for r in rows if r.get("suite") in REPORTING_ONLY})
     rows = [r for r in rows if r.get("suite") not in REPORTING_ONLY]
@@ -119,6 +126,10 @@ def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_fami
         report["cv"] = {"note": "one family only: no grouped cross-validation; lam calibrated in-sample"}
     router.set_params(lam=lam)
     report["lam"] = lam
+    stage1 = cascade = None
+    if cascade_features is not None:
+        stage1, cascade = _fit_cascade(table, complete, fam, cascade_features, escalate_rate, budget, folds,
+                                       P, C, lam, report, router.get_params())
 
     if test:
         ht = pivot(test, feature_names=cols, strategies=table.strategies, cheap=table.cheap).complete()
@@ -127,4 +138,39 @@ def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_fami
             decisions = router.strategies_[choose(router.predict_proba(ht.X), C, lam)]
             report["holdout"] = {"families": sorted(held), "tasks": ht.n, "routed": _point(decisions, ht),
                                  "always": {s: _point([s] * ht.n, ht) for s in ht.strategies}}
-    return Trained(router, cost_model, budget, table.cheap, model_id, report)
+    return Trained(router, cost_model, budget, table.cheap, model_id, report, stage1, cascade)
+
+
+def _fit_cascade(table: Table, complete: Table, fam: list[str], features: Sequence[str], rate: float,
+                 budget: Budget, folds: int, P: np.ndarray, C: np.ndarray, lam: float, report: dict[str, Any],
+                 params: dict[str, Any]) -> tuple[StrategyRouter, dict[str, Any]]:
+    """The stage-1 router on `features` (a subset of the full router's), its own lam for the same
+    budget, and the margin threshold that escalates `rate` of the queries; both calibrated out of
+    fold when there are families to fold over (P, C: the full router's out-of-fold or in-sample ones)."""
+    from dataclasses import replace
+
+    from .features import feature_columns
+    cols1 = [c for c in feature_columns(features) if c in table.feature_names]
+    if not cols1:
+        raise ValueError(f"cascade features {list(features)}: none of their columns is in the router's features")
+    keep = [table.feature_names.index(c) for c in cols1]
+    stage1 = fit_router(replace(table, feature_names=cols1, X=table.X[:, keep]), **params)
+    cheap_idx = table.strategies.index(table.cheap)
+    if report["cv"].get("at_budget") is not None:
+        P1, _ = out_of_fold(complete, fam, n_splits=folds, columns=cols1, **params)
+        target = complete
+    else:
+        P1, target = stage1.predict_proba(table.X[:, keep]), table
+    lam1 = calibrate_lambda(P1, C, budget, cheap=cheap_idx)
+    threshold = threshold_for_rate(margins(P1, C, lam1), rate)
+    stage1.set_params(lam=lam1)
+    pick, esc = decide(P1, P, C, lam1, lam, threshold)
+    spec = {"features": cols1, "lam": lam1, "threshold": json_float(threshold), "rate": rate}
+    at = _point(list(np.asarray(table.strategies)[pick]), target) if target.complete().n == target.n else None
+    report["cascade"] = {**spec, "escalated": float(esc.mean()), "at_budget": at}
+    return stage1, spec
+
+
+def json_float(x: float) -> float | str:
+    """A float for a strict-JSON file: infinities as "inf"/"-inf" (float() reads them back)."""
+    return float(x) if math.isfinite(x) else ("inf" if x > 0 else "-inf")

@@ -37,6 +37,11 @@ def synthetic_rows(n_families: int = 6, per_family: int = 15, seed: int = 0, mod
     return rows
 
 
+def as_logged(rows: list[dict]) -> list[dict]:
+    """The rows as OutcomeLog.rows() returns them: wall_s beside cost."""
+    return [dict(r, wall_s=r["cost"]["wall_s"]) for r in rows]
+
+
 def fill_log(url: str, rows: list[dict]) -> None:
     from controller.log import OutcomeLog
     with OutcomeLog(url) as log:

@@ -20,4 +20,21 @@ def test_bench_router_reports_curves_targets_and_ablation(tmp_path, capsys):
     dropped = {a["dropped"] for a in res["ablation"]}
     assert {"self_consistency", "demo_ppl", "all model features"} <= dropped
     md = capsys.readouterr().out
-    assert f"--db {db} --out {out} --md --folds 4" in md and "| APGR (cost) >= 0.8 |" in md
+    assert f"--db {db} --out {out} --md --folds 4" in md and "| router: APGR (cost) >= 0.8 |" in md
+
+
+def test_bench_router_checks_the_targets_on_a_cascade_when_asked(tmp_path, capsys):
+    from eval.bench_router import main
+    db, out = f"sqlite:///{tmp_path / 'log.db'}", tmp_path / "router.json"
+    fill_log(db, synthetic_rows(n_families=4, per_family=10))
+    assert main(["--db", db, "--out", str(out), "--md", "--folds", "4", "--no-ablation",
+                 "--cascade", "is_grid,prompt_chars", "--escalate", "0.25"]) == 0
+    res = json.loads(out.read_text())
+    assert "cascade" in res["curves"] and res["targets"]["accuracy_at_time"]["router"] == "cascade"
+    assert res["cascade"] == {"features": ["is_grid", "prompt_chars"], "escalate": 0.25}
+    # stage 1 reads no model feature; a quarter of the queries pay for the rest (no costs logged here: 0)
+    assert res["featurizing_s"]["cascade"] <= res["featurizing_s"]["router"]
+    for name, m in res["summary"].items():   # featurizing included never makes a router look cheaper
+        if m["total_cost_axis"]["apgr"] is not None:
+            assert m["total_cost_axis"]["apgr"] <= m["cost_axis"]["apgr"] + 1e-9, name
+    assert "| cascade: APGR (cost) >= 0.8 |" in capsys.readouterr().out

@@ -68,11 +68,30 @@ def test_unknown_turn_strategy_gets_a_reply(graph, tiny_rt):
 def test_features_are_those_the_router_reads_and_plain_icl_reuses_the_probe(graph, tiny_rt, monkeypatch):
     import policies.route
     monkeypatch.setattr(policies.route, "needed_features", lambda: ["self_consistency"], raising=False)
-    monkeypatch.setattr(policies.route, "route", lambda task, rt, features: ("icl", "test router"))
+    monkeypatch.setattr(policies.route, "decide",
+                        lambda task, rt, features: policies.route.Decision("icl", "test router", dict(features.values)))
     state, _ = turn(graph, grid_message(2), Context(runtime=tiny_rt))
     values = state["features"]["values"]
     assert "self_consistency" in values and "loo_icl_acc" not in values and "n_demos" in values
     assert state["result"]["info"] == {"reused_probe": True} and state["reason"] == "test router"
+
+
+def test_features_a_cascade_computes_while_routing_join_the_turn(graph, tiny_rt, monkeypatch):
+    """A cascade's stage 1 reads cheap features; when it escalates, the model features it computes are
+    logged with the turn, their cost counted, and plain ICL reuses the probe they ran."""
+    import policies.route
+    from policies.features import featurize
+    monkeypatch.setattr(policies.route, "needed_features", lambda: [], raising=False)
+
+    def escalating(task, rt, features):
+        more = featurize(task, rt, names=["self_consistency"])
+        return policies.route.Decision("icl", "escalated", {**features.values, **more.values}, more, escalated=True)
+    monkeypatch.setattr(policies.route, "decide", escalating)
+    state, _ = turn(graph, grid_message(2), Context(runtime=tiny_rt))
+    values = state["features"]["values"]
+    assert "self_consistency" in values and "n_demos" in values
+    assert state["features"]["cost"]["tokens_out"] > 0   # the probe's generation is counted
+    assert state["result"]["info"] == {"reused_probe": True} and state["reason"] == "escalated"
 
 
 def test_all_features_mode_computes_every_column(graph, tiny_rt):

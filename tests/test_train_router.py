@@ -5,7 +5,7 @@ import json
 
 import pytest
 from agentkit import add_tiny_ttt
-from routelog import STRATEGIES, fill_log, synthetic_rows
+from routelog import STRATEGIES, as_logged, fill_log, synthetic_rows
 
 from controller.cli import main
 from policies.budget import Budget
@@ -94,8 +94,6 @@ def test_a_bad_budget_names_the_expected_form(text):
 
 def test_rows_of_a_reporting_only_suite_never_train_the_router():
     from policies.train import train_router
-    def as_logged(rows):   # the log's row dicts carry wall_s beside cost
-        return [dict(r, wall_s=r["cost"]["wall_s"]) for r in rows]
     rows = as_logged(synthetic_rows(4, 6))
     arc = [dict(r, task_hash="arc" + r["task_hash"], suite="arc1-eval-small", family="arc")
            for r in as_logged(synthetic_rows(2, 6))]

@@ -19,6 +19,11 @@ def add_arguments(p) -> None:
                    help="comma-separated feature names to route on (default: every registered feature logged)")
     p.add_argument("--model-id", default=None, help="use the rows of this model (needed when the log holds several)")
     p.add_argument("--cheap", default="icl", help="the default route; every other strategy is an expensive call")
+    p.add_argument("--cascade", default=None, metavar="FEATURES",
+                   help="also fit a stage-1 router on these cheap features ('free': every feature that needs no "
+                        "model); a query pays for the full router's features only when stage 1 is unsure")
+    p.add_argument("--escalate", type=float, default=0.1, metavar="RATE",
+                   help="with --cascade: the share of queries stage 1 sends on to the full router (default 0.1)")
 
 
 def _fmt(x) -> str:
@@ -30,10 +35,15 @@ def run(args) -> int:
 
     from controller.log import OutcomeLog, check_exists
     from policies.bundle import bundle_dir, save_bundle
+    from policies.cascade import stage1_features
     from policies.train import parse_budget, train_router
 
     budget = parse_budget(args.budget)
+    if not 0.0 <= args.escalate <= 1.0:
+        print(f"tttc train-router: --escalate {args.escalate}: expected a share in [0, 1]", file=sys.stderr)
+        return 2
     try:
+        cascade = None if args.cascade is None else stage1_features(args.cascade)
         check_exists(args.db)
     except ValueError as e:
         print(f"tttc train-router: {e}", file=sys.stderr)
@@ -47,12 +57,18 @@ def run(args) -> int:
         return 1
     import sklearn.linear_model  # noqa: F401  (loads the BLAS and OpenMP libraries the limit must reach)
     from threadpoolctl import threadpool_limits
-    with threadpool_limits(1):   # hundreds of small fits: extra BLAS threads only contend (10x slower on 2 busy cores)
-        trained = train_router(rows, budget, [f for f in args.holdout_families.split(",") if f], folds=args.folds,
-                               features=args.features.split(",") if args.features else None,
-                               model_id=args.model_id, cheap=args.cheap, estimator=args.estimator)
+    try:
+        with threadpool_limits(1):   # hundreds of small fits: extra BLAS threads only contend (10x slower on 2 busy cores)
+            trained = train_router(rows, budget, [f for f in args.holdout_families.split(",") if f], folds=args.folds,
+                                   features=args.features.split(",") if args.features else None,
+                                   model_id=args.model_id, cheap=args.cheap, estimator=args.estimator,
+                                   cascade_features=cascade, escalate_rate=args.escalate)
+    except ValueError as e:   # several models in the log, no usable features, ...
+        print(f"tttc train-router: {e}", file=sys.stderr)
+        return 1
     r = trained.report
-    out = save_bundle(trained.router, trained.cost_model, args.out or bundle_dir(), budget=asdict(budget),
+    out = save_bundle(trained.router, trained.cost_model, args.out or bundle_dir(), stage1=trained.stage1,
+                      cascade=trained.cascade, budget=asdict(budget),
                       cheap=trained.cheap, model_id=trained.model_id, report=r, db=url,
                       arguments={k: v for k, v in vars(args).items() if k != "command"})
 
@@ -77,5 +93,13 @@ def run(args) -> int:
         h = r["holdout"]["routed"]
         print(f"held-out families {r['holdout']['families']}: accuracy {_fmt(h['accuracy'])}, "
               f"{_fmt(h['seconds'])} s, share {_fmt(h['share'])}")
+    if r.get("cascade"):
+        c = r["cascade"]
+        at = c["at_budget"]
+        where = (f": accuracy {_fmt(at['accuracy'])}, {_fmt(at['seconds'])} s of strategy time"
+                 if at else "")
+        print(f"cascade: stage 1 on {len(c['features'])} cheap columns, {_fmt(c['escalated'])} of tasks "
+              f"escalate to the full router's features{where}")
     print(f"lam {r['lam']:.4g} per second; saved to {out}")
     return 0
+
