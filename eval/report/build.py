@@ -52,7 +52,8 @@ def find_router(where: str | Path | None) -> tuple[Any, Any, str, set[str]]:
         if bundle is None:
             return (None, None, "No learned router was given (--router DIR) and none is shipped in policies/shipped/ "
                                 "(`tttc train-router` puts one there), so only baselines are drawn.", set())
-        return bundle.router, bundle.cost_model, f"Shipped router ({bundle_dir()}/).", _trained_on(bundle)
+        return bundle.router, bundle.cost_model, f"Shipped router ({bundle_dir()}/).{_cascade_note(bundle)}", \
+            _trained_on(bundle)
     where = Path(where)
     if not where.exists():
         raise data.ReportError(f"--router {where}: no such file or folder")
@@ -65,12 +66,21 @@ def find_router(where: str | Path | None) -> tuple[Any, Any, str, set[str]]:
         if (where / MANIFEST_FILE).exists():   # a whole bundle: its files are checked against each other
             bundle = load_bundle(where)
             router, cost, trained_on = bundle.router, bundle.cost_model, _trained_on(bundle)
+            return router, cost, f"Learned router from {where}/.{_cascade_note(bundle)}", trained_on
         else:                                  # a bare router, with or without its cost model
             router = load_router(where / ROUTER_FILE)
             cost = load_cost_model(where / COST_FILE) if (where / COST_FILE).exists() else None
     except ModelFileError as e:
         raise data.ReportError(f"--router {e}") from None
     return router, cost, f"Learned router from {where}/.", trained_on
+
+
+def _cascade_note(bundle: Any) -> str:
+    if not bundle.cascade:
+        return ""
+    return (f" It is a two-stage cascade: the curves and calibration are its full router's; when serving, a "
+            f"stage-1 router on model-free features decides alone unless unsure (about "
+            f"{bundle.cascade['rate']:.0%} of queries escalate).")
 
 
 def _trained_on(bundle: Any) -> set[str]:
