@@ -58,7 +58,7 @@ def featurize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = _ctx(runtime)
     names = None   # every feature the runtime given allows
     if ctx.features == "router":
-        wanted = [] if state.get("forced") else _router_features()
+        wanted = [] if state.get("forced") or _kept_route(state) else _router_features()
         names = [s.name for s in FEATURES.values() if s.needs == "none" or s.name in wanted]
     needs_model = names is None or any(FEATURES[n].needs != "none" for n in names)
     f = run_features(_task(state), ctx.get_runtime() if needs_model else None, names=names)
@@ -72,8 +72,12 @@ def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """The router's choice and one-line reason, unless the user chose. A cascade router may compute
     more features here (its cheap ones were unsure); they join the turn's features for the log."""
     update: dict[str, Any] = {}
+    kept = _kept_route(state)
     if state.get("forced"):
         choice, reason = state["choice"], "chosen by the user"
+    elif kept is not None:
+        choice = kept
+        reason = f"{kept}: kept from this thread's earlier turn on the same demonstrations (a trained adapter is reused)"
     else:
         from policies.features import Features
         from policies.route import decide
@@ -83,6 +87,7 @@ def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         choice, reason = d.strategy, d.reason
         if d.computed is not None:
             update["features"] = _with_computed(features, d.values, d.computed)
+        update["routed"] = {"demos": _demos_key(state["task"]), "strategy": choice}
     event = {"strategy": choice, "reason": reason}
     runtime.stream_writer({"stage": "routed", **event, "text": progress_text("routed", event)})
     return {"choice": choice, "reason": reason, **update}
@@ -163,6 +168,26 @@ def _with_computed(features: dict[str, Any], values: dict[str, float], computed:
     if icl is None and computed.icl_answer is not None:
         icl = {"answers": computed.icl_answer, "prompts": computed.icl_prompts, "cost": computed.icl_cost.model_dump()}
     return {"values": values, "cost": cost.model_dump(), "icl": icl}
+
+
+def _demos_key(task: dict[str, Any]) -> str:
+    import hashlib
+    import json
+    return hashlib.sha256(json.dumps(task["train"], sort_keys=True).encode()).hexdigest()
+
+
+def _kept_route(state: State) -> str | None:
+    """The router's earlier choice in this thread when the demonstrations are unchanged: a follow-up
+    ("now solve this input: ...") keeps it, so a trained adapter is reused and nothing is re-featurized.
+    A new task or an added example routes afresh; a strategy the user names wins (`forced`)."""
+    routed, task = state.get("routed"), state.get("task")
+    if state.get("forced") or not routed or not task or routed.get("demos") != _demos_key(task):
+        return None
+    from strategies.library import StrategyError, registry
+    try:
+        return registry().get(routed["strategy"]).name
+    except StrategyError:   # a strategy since removed from the library: route afresh
+        return None
 
 
 def _task(state: State):

@@ -18,6 +18,7 @@ class State(InputState, total=False):
     # kept across turns
     task: dict[str, Any] | None     # the thread's task: Task.model_dump(mode="json")
     pinned: str | None              # the strategy chosen in chat with `use NAME` ("auto": the router)
+    routed: dict[str, Any] | None   # the router's last choice in this thread: {"demos": key, "strategy": name}
     # this turn's work; the parse node resets all of it
     note: str                       # what the message changed ("new grid task: 3 examples, 1 query")
     features: dict[str, Any] | None # {"values", "cost", "icl": probe answers reusable by plain ICL}

@@ -155,3 +155,27 @@ def test_a_strategy_the_user_named_is_logged_without_a_route_reason(graph, tiny_
     from controller.log import OutcomeLog
     row = OutcomeLog(url).get(state["query_id"])
     assert state["forced"] and row["route_reason"] is None
+
+
+def test_a_follow_up_on_the_same_demonstrations_keeps_the_threads_route(graph, tiny_rt, monkeypatch):
+    """The router runs once per set of demonstrations: "now solve this input" keeps its choice (and so
+    the trained adapter) without re-featurizing; an added example routes afresh; a named strategy wins."""
+    import policies.route
+    calls = []
+
+    def router(task, rt, features):
+        calls.append(dict(features.values))
+        return policies.route.Decision("icl-vote", "test router", dict(features.values))
+    monkeypatch.setattr(policies.route, "decide", router)
+    monkeypatch.setattr(policies.route, "needed_features", lambda: ["self_consistency"], raising=False)
+    ctx = Context(runtime=tiny_rt)
+    first, _ = turn(graph, TEXT_MESSAGE, ctx, thread="f")
+    assert first["choice"] == "icl-vote" and len(calls) == 1
+    second, _ = turn(graph, "now solve this input: fish", ctx, thread="f")
+    assert second["choice"] == "icl-vote" and len(calls) == 1
+    assert second["reason"].startswith("icl-vote: kept from this thread's earlier turn")
+    assert "self_consistency" not in second["features"]["values"]   # no model features paid for
+    third, _ = turn(graph, "add this example: eel -> EEL", ctx, thread="f")
+    assert len(calls) == 2 and third["reason"] == "test router"
+    fourth, _ = turn(graph, "now solve this input: fox", ctx, thread="f", strategy="icl")
+    assert fourth["choice"] == "icl" and fourth["reason"] == "chosen by the user" and len(calls) == 2
