@@ -303,6 +303,14 @@ def main(argv: list[str] | None = None) -> int:
                     help="comma-separated registered feature names the router may read (default: all logged), "
                          "as `tttc train-router --features`")
     args = ap.parse_args(argv)
+    try:
+        cascade = _cascade(args.cascade)
+    except ValueError as e:
+        print(f"bench_router: --cascade: {e}", file=sys.stderr)
+        return 2
+    if not 0.0 <= args.escalate <= 1.0:
+        print(f"bench_router: --escalate {args.escalate}: expected a share in [0, 1]", file=sys.stderr)
+        return 2
 
     from controller.log import OutcomeLog
     from eval.feature_costs import FeatureCosts
@@ -324,7 +332,7 @@ def main(argv: list[str] | None = None) -> int:
     with threadpool_limits(1):   # hundreds of small fits: extra BLAS threads only contend (10x slower on 2 busy cores)
         res = benchmark(rows, folds=args.folds, cheap=args.cheap, estimator=args.estimator, feature_costs=costs,
                         ablate=not args.no_ablation, features=args.features.split(",") if args.features else None,
-                        cascade=_cascade(args.cascade), escalate=args.escalate)
+                        cascade=cascade, escalate=args.escalate)
     command = " ".join([".venv/bin/python -m eval.bench_router", *(argv if argv is not None else sys.argv[1:])])
     res = {"command": command, "model_id": model_id, **res}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
