@@ -49,8 +49,10 @@ class Runtime:
     def load(cls, model: str | None = None, device: str | None = None, adapter: bool = True) -> "Runtime":
         """Load an embedded model by name (default SmolLM2) or a local HF folder; merge the shipped adapter."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
+        from transformers.utils import logging as hf_logging
 
         from .models import resolve
+        hf_logging.disable_progress_bar()   # a per-tensor "Loading weights" bar on every `tttc ask`: noise in a CLI
         path, model_id, adapter_dir = resolve(model)
         dev = pick_device(device)
         dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
