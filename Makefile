@@ -26,10 +26,12 @@ test: $(STAMP)
 # The router benchmark rebuilds its log from the committed outcomes, so it needs no TTT run.
 bench: $(STAMP)
 	rm -f runs/bench-router.db && mkdir -p runs
-	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl \
-	    eval/data/outcomes-adapt-smollm2-adapt.jsonl --db sqlite:///runs/bench-router.db
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router_hgb.json --estimator hgb --md
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router.json --md
+	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \
+	    eval/data/outcomes-adapt2-smollm2-adapt.jsonl --db sqlite:///runs/bench-router.db
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router3_cascade.json \
+	    --estimator hgb --cascade free --escalate 0.1 --md
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router3_hgb.json --estimator hgb --no-ablation
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router3_logreg.json --no-ablation
 	$(PY) -m eval.bench_ttt --n 1 --families uppercase --out eval/results/ttt_speed.json
 	$(PY) -m eval.bench_executors --out eval/results/executors.json
 	$(PY) -m eval.bench_agent --out eval/results/agent.json
