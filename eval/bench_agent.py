@@ -98,10 +98,12 @@ def icl_latency(url: str, tasks, n: int) -> dict:
 
 def ttt_followup(url: str, task, strategy: str) -> dict:
     import httpx
+    thread = f"ttt-{task.kind}"
     with httpx.Client(base_url=url, timeout=1800) as c:
-        first = chat(c, task_message(task), thread="ttt-0", model=strategy)
-        query = json.dumps(task.train[0].input)   # a new query on the same demonstrations
-        second = chat(c, f"now solve this input: {query}", thread="ttt-0", model=strategy)
+        first = chat(c, task_message(task), thread=thread, model=strategy)
+        # a new query on the same demonstrations: a grid as JSON, a text input as it is
+        query = json.dumps(task.train[0].input) if task.kind == "grid" else task.train[0].input
+        second = chat(c, f"now solve this input: {query}", thread=thread, model=strategy)
     m1, m2 = first["meta"] or {}, second["meta"] or {}
     return {"strategy": strategy, "first_s": first["s"], "followup_s": second["s"],
             "speedup": first["s"] / second["s"] if second["s"] else None,
@@ -169,11 +171,12 @@ def main(argv=None) -> int:
     ap.add_argument("--features", choices=["router", "all"], default="router")
     ap.add_argument("--phases", default="icl,ttt,load",
                     help="which measurements to run, comma-separated: icl (chat-turn latency), ttt (a TTT turn "
-                         "and its follow-up), load (concurrent clients)")
+                         "on a grid task and its follow-up), ttt-text (the same on a text task), load (concurrent "
+                         "clients)")
     args = ap.parse_args(argv)
     phases = {p.strip() for p in args.phases.split(",") if p.strip()}
-    if not phases or phases - {"icl", "ttt", "load"}:
-        ap.error(f"--phases {args.phases!r}: choose from icl, ttt, load")
+    if not phases or phases - {"icl", "ttt", "ttt-text", "load"}:
+        ap.error(f"--phases {args.phases!r}: choose from icl, ttt, ttt-text, load")
     tmp = Path(tempfile.mkdtemp(prefix="bench-agent-"))
     args.queue = args.queue if args.queue is not None else (1 if args.smoke else 4)
     if args.smoke:
@@ -199,6 +202,9 @@ def main(argv=None) -> int:
         if "ttt" in phases:
             out["ttt_followup"] = ttt_followup(url, grid[0], args.ttt_strategy)
             print("ttt follow-up:", out["ttt_followup"], file=sys.stderr)
+        if "ttt-text" in phases:   # the same on a text task, where TTT pays with this model
+            out["ttt_followup_text"] = ttt_followup(url, text[0], args.ttt_strategy)
+            print("ttt follow-up (text):", out["ttt_followup_text"], file=sys.stderr)
         if "load" in phases:
             out["load"] = load(url, text, args.clients, args.per_client)
             import httpx
@@ -208,7 +214,8 @@ def main(argv=None) -> int:
         proc.wait(30)
     from controller.log import OutcomeLog
     rows = [r["query_id"] for r in OutcomeLog(db).rows()]
-    earlier = set(out.get("icl_turns", {}).pop("query_ids", []) + out.get("ttt_followup", {}).pop("query_ids", []))
+    earlier = set(out.get("icl_turns", {}).pop("query_ids", []) + out.get("ttt_followup", {}).pop("query_ids", [])
+                  + out.get("ttt_followup_text", {}).pop("query_ids", []))
     if "load" in out:
         load_ids = out["load"].pop("query_ids")
         out["load"]["log_rows"] = len(rows) - len(earlier)
