@@ -87,7 +87,7 @@ def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         choice, reason = d.strategy, d.reason
         if d.computed is not None:
             update["features"] = _with_computed(features, d.values, d.computed)
-        update["routed"] = {"demos": _demos_key(state["task"]), "strategy": choice}
+        update["routed"] = {"demos": _demos_key(state), "strategy": choice}
     event = {"strategy": choice, "reason": reason}
     runtime.stream_writer({"stage": "routed", **event, "text": progress_text("routed", event)})
     return {"choice": choice, "reason": reason, **update}
@@ -170,24 +170,24 @@ def _with_computed(features: dict[str, Any], values: dict[str, float], computed:
     return {"values": values, "cost": cost.model_dump(), "icl": icl}
 
 
-def _demos_key(task: dict[str, Any]) -> str:
-    import hashlib
-    import json
-    return hashlib.sha256(json.dumps(task["train"], sort_keys=True).encode()).hexdigest()
-
-
 def _kept_route(state: State) -> str | None:
     """The router's earlier choice in this thread when the demonstrations are unchanged: a follow-up
     ("now solve this input: ...") keeps it, so a trained adapter is reused and nothing is re-featurized.
     A new task or an added example routes afresh; a strategy the user names wins (`forced`)."""
-    routed, task = state.get("routed"), state.get("task")
-    if state.get("forced") or not routed or not task or routed.get("demos") != _demos_key(task):
+    routed = state.get("routed")
+    if state.get("forced") or not routed or not state.get("task") or routed.get("demos") != _demos_key(state):
         return None
     from strategies.library import StrategyError, registry
     try:
         return registry().get(routed["strategy"]).name
     except StrategyError:   # a strategy since removed from the library: route afresh
         return None
+
+
+def _demos_key(state: State) -> str:
+    """The hash TTT's adapter cache keys on: the same demonstrations, the same trained adapter."""
+    from strategies.ttt.adapters import demos_hash
+    return demos_hash(_task(state))
 
 
 def _task(state: State):

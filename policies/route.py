@@ -12,6 +12,7 @@ import numpy as np
 from strategies.task import Task
 
 from .budget import choose
+from .cascade import margins
 from .bundle import COST_FILE, MANIFEST_FILE, ROUTER_FILE, STAGE1_FILE, Bundle, bundle_dir, load_bundle
 
 _CACHE: dict[tuple, Bundle | None] = {}
@@ -121,7 +122,7 @@ def decide(task: Task, runtime: Any, features: Any = None, directory: str | Path
         C = np.array([bundle.cost_model.predict(values, s) for s in strategies])
         P1 = _p_usable(bundle.stage1, bundle.stage1_features, values, usable)
         lam1 = float(bundle.cascade["lam"])
-        margin = float(np.diff(np.sort(P1 - lam1 * C)[-2:])[0]) if len(strategies) > 1 else math.inf
+        margin = float(margins(P1[None], C[None], lam1)[0])
         if margin >= bundle.threshold:
             return Decision(*_explain(strategies, P1, C, lam1, usable, bundle, runtime,
                                       note=f"; clear on cheap features (margin {margin:.2f})"), values, computed)
