@@ -58,7 +58,7 @@ def featurize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     ctx = _ctx(runtime)
     names = None   # every feature the runtime given allows
     if ctx.features == "router":
-        wanted = [] if state.get("forced") or _kept_route(state) else _router_features()
+        wanted = [] if state.get("forced") or _kept_route(state) else _router_features(ctx.get_runtime())
         names = [s.name for s in FEATURES.values() if s.needs == "none" or s.name in wanted]
     needs_model = names is None or any(FEATURES[n].needs != "none" for n in names)
     f = run_features(_task(state), ctx.get_runtime() if needs_model else None, names=names)
@@ -152,12 +152,12 @@ def _ctx(runtime: Runtime[Context]) -> Context:
     return runtime.context if runtime.context is not None else Context()
 
 
-def _router_features() -> list[str]:
-    """Feature names the router reads, when policies.route says (`needed_features()`); otherwise none,
-    and the router computes whatever it lacks itself (it is given the runtime)."""
+def _router_features(model: Any) -> list[str]:
+    """Feature names the router for this model reads, when policies.route says (`needed_features()`);
+    otherwise none, and the router computes whatever it lacks itself (it is given the runtime)."""
     from policies import route as routing
     needed = getattr(routing, "needed_features", None)
-    return list(needed()) if needed is not None else []
+    return list(needed(model_id=getattr(model, "model_id", None))) if needed is not None else []
 
 
 def _with_computed(features: dict[str, Any], values: dict[str, float], computed: Any) -> dict[str, Any]:

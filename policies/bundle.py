@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,8 +19,25 @@ STAGE1_FILE = "router-stage1.json"   # a cascade's cheap-feature router (policie
 MANIFEST_FORMAT = "ttt-controller/router-manifest"
 
 
-def bundle_dir() -> Path:
-    return Path(os.environ.get("TTTC_ROUTER_DIR") or SHIPPED)
+BY_MODEL = "by-model"   # SHIPPED/by-model/<model id>/: a router trained on another model's outcomes
+
+
+def model_dir_name(model_id: str) -> str:
+    """A model id as a folder name (`gemma3-270m+gemma3-270m-adapt` stays as it is)."""
+    return re.sub(r"[^A-Za-z0-9._+-]", "_", model_id)
+
+
+def bundle_dir(model_id: str | None = None) -> Path:
+    """Where the router for `model_id` lives: $TTTC_ROUTER_DIR when set; else policies/shipped/by-model/<id>/
+    when a router was shipped for that model; else policies/shipped/ (the default model's)."""
+    env = os.environ.get("TTTC_ROUTER_DIR")
+    if env:
+        return Path(env)
+    if model_id:
+        own = SHIPPED / BY_MODEL / model_dir_name(model_id)
+        if (own / ROUTER_FILE).exists():
+            return own
+    return SHIPPED
 
 
 @dataclass(frozen=True)

@@ -26,16 +26,17 @@ def default_rule(task: Task) -> tuple[str, str]:
     return "icl", "default rule: text task, in-context learning first"
 
 
-def shipped(directory: str | Path | None = None) -> Bundle | None:
-    """The router bundle in `directory` (default policies/shipped/, or $TTTC_ROUTER_DIR), loaded once
+def shipped(directory: str | Path | None = None, model_id: str | None = None) -> Bundle | None:
+    """The router bundle in `directory` (default: the one for `model_id`, see bundle_dir), loaded once
     and reloaded when one of its files changes; None when there is none."""
-    d = Path(directory) if directory is not None else bundle_dir()
+    d = Path(directory) if directory is not None else bundle_dir(model_id)
     stamp = tuple((d / f).stat().st_mtime_ns if (d / f).exists() else None
                   for f in (ROUTER_FILE, COST_FILE, MANIFEST_FILE, STAGE1_FILE))
     key = (str(d.resolve()), stamp)
     with _LOCK:
         if key not in _CACHE:
-            _CACHE.clear()   # one folder in use at a time; an older version is never needed again
+            for stale in [k for k in _CACHE if k[0] == key[0]]:   # an older version is never needed again
+                del _CACHE[stale]
             _CACHE[key] = load_bundle(d)
         return _CACHE[key]
 
@@ -47,11 +48,11 @@ def _specs(columns: list[str] | set[str], with_model: bool = True) -> list[str]:
     return [s.name for s in FEATURES.values() if cols & set(s.keys) and (with_model or s.needs == "none")]
 
 
-def needed_features(directory: str | Path | None = None) -> list[str]:
+def needed_features(directory: str | Path | None = None, model_id: str | None = None) -> list[str]:
     """Feature names the shipped router and its cost model read before deciding, so that a caller
     computes just those: a cascade's stage-1 features (route() computes the rest for the queries
     that escalate); none without a shipped router (the default rule reads no feature)."""
-    bundle = shipped(directory)
+    bundle = shipped(directory, model_id)
     if bundle is None:
         return []
     first = bundle.stage1_features if bundle.cascade else bundle.feature_names
@@ -105,7 +106,7 @@ def decide(task: Task, runtime: Any, features: Any = None, directory: str | Path
     computed. A cascade decides on its stage-1 features when its margin is clear, and computes the
     full router's features only otherwise."""
     given = {} if features is None else dict(features) if isinstance(features, Mapping) else dict(features.values)
-    bundle = shipped(directory)
+    bundle = shipped(directory, getattr(runtime, "model_id", None))
     if bundle is None:
         return Decision(*default_rule(task), values=given)
     from strategies.library import registry

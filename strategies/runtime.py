@@ -5,11 +5,12 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Sequence
+from typing import Any, Hashable, Sequence
 
 import torch
 
 from .cost import Cost
+from .prefix_cache import PrefixCache, Split, split_prompts
 from .serialize import is_complete
 from .task import Kind
 
@@ -28,6 +29,7 @@ class Generation:
     texts: list[str]
     first_token_entropy: list[float]   # nats, of the first generated token's distribution
     cost: Cost
+    cached_tokens: int = 0             # prompt tokens whose keys/values came from the prefix cache
 
 
 @dataclass
@@ -38,6 +40,7 @@ class Runtime:
     model_id: str
     device: torch.device
     n_params: int = field(init=False)
+    prefix_cache: PrefixCache = field(default_factory=PrefixCache, repr=False)
 
     def __post_init__(self) -> None:
         self.n_params = sum(p.numel() for p in self.model.parameters())
@@ -90,44 +93,84 @@ class Runtime:
     # -- generation -----------------------------------------------------------------------------
     @torch.inference_mode()
     def generate(self, prompts: Sequence[str], kind: Kind, max_new_tokens: Sequence[int] | int,
-                 batch_size: int = 8) -> Generation:
-        """Greedy answers, stopping at the end-of-answer marker or at each prompt's own token cap."""
-        from transformers import StoppingCriteria, StoppingCriteriaList
+                 batch_size: int = 8, prefix_chars: Sequence[int] | None = None,
+                 cache_tag: Hashable | None = None) -> Generation:
+        """Greedy answers, stopping at the end-of-answer marker or at each prompt's own token cap.
 
+        With `prefix_chars` (per prompt, how many leading characters stay the same across calls: the
+        demonstrations) and a `cache_tag` naming the weights, a batch that fits in one call keeps its
+        prefixes' key/value cache (strategies/prefix_cache.py) and a later call with the same prefixes
+        prefills only the rest. The answers are the same either way.
+        """
         start = time.perf_counter()
         caps = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
-        encoded = [self.encode(p) for p in prompts]
-        order = sorted(range(len(prompts)), key=lambda i: len(encoded[i]))  # similar lengths pad less
         texts, entropy = [""] * len(prompts), [0.0] * len(prompts)
         tokens_in = tokens_out = 0
-        tok = self.tokenizer
-
-        for b in range(0, len(order), batch_size):
-            idx = order[b:b + batch_size]
-            ids, mask = self._batch([encoded[i] for i in idx], left=True)
-            width = ids.shape[1]
-            row_caps = torch.tensor([caps[i] for i in idx], device=self.device)
-
-            class _Stop(StoppingCriteria):
-                def __call__(self, input_ids, scores, **kw):  # -> bool per row
-                    new = input_ids[:, width:]
-                    done = torch.tensor([is_complete(tok.decode(r), kind) for r in new], device=new.device)
-                    return done | (new.shape[1] >= row_caps)
-
-            out = self.model.generate(
-                input_ids=ids, attention_mask=mask, max_new_tokens=int(row_caps.max()), do_sample=False,
-                stopping_criteria=StoppingCriteriaList([_Stop()]), pad_token_id=tok.pad_token_id,
-                output_scores=True, return_dict_in_generate=True)
-            first = torch.log_softmax(out.scores[0].float(), dim=-1)
-            ent = (-(first.exp() * first).sum(-1)).tolist()
+        cached = 0
+        split = None
+        if (prefix_chars is not None and cache_tag is not None and 0 < len(prompts) <= batch_size
+                and self.prefix_cache.enabled):
+            split = split_prompts(self.tokenizer, prompts, prefix_chars)
+            if not all(split.prefixes):   # a row with nothing to cache: the plain path
+                split = None
+        if split is not None:
+            past, cached = self._prefix_kv(cache_tag, split)
+            pre_ids, pre_mask = self._batch(split.prefixes, left=True)
+            tail_ids, tail_mask = self._batch(split.tails, left=True)
+            batches = [(list(range(len(prompts))), torch.cat([pre_ids, tail_ids], 1),
+                        torch.cat([pre_mask, tail_mask], 1), past)]
+            lengths = [len(p) + len(t) for p, t in zip(split.prefixes, split.tails)]
+        else:
+            encoded = [self.encode(p) for p in prompts]
+            lengths = [len(e) for e in encoded]
+            order = sorted(range(len(prompts)), key=lambda i: lengths[i])  # similar lengths pad less
+            batches = [(idx, *self._batch([encoded[i] for i in idx], left=True), None)
+                       for idx in (order[b:b + batch_size] for b in range(0, len(order), batch_size))]
+        for idx, ids, mask, past in batches:
+            new_tokens, ent = self._greedy(ids, mask, [caps[i] for i in idx], kind, past)
             for j, i in enumerate(idx):
-                new = out.sequences[j, width:].tolist()[:caps[i]]
-                text = tok.decode(new)
-                texts[i], entropy[i] = text, ent[j]
-                tokens_in += len(encoded[i])
-                tokens_out += len(new)
-        cost = Cost.inference(self.n_params, tokens_in, tokens_out, time.perf_counter() - start)
-        return Generation(texts, entropy, cost)
+                texts[i], entropy[i] = self.tokenizer.decode(new_tokens[j]), ent[j]
+                tokens_in += lengths[i]
+                tokens_out += len(new_tokens[j])
+        cost = Cost.inference(self.n_params, tokens_in - cached, tokens_out, time.perf_counter() - start)
+        return Generation(texts, entropy, cost, cached_tokens=cached)
+
+    def _prefix_kv(self, tag: Hashable, split: Split) -> tuple[Any, int]:
+        """The model cache of the batch's left-padded prefixes, from the prefix cache or computed now
+        (and kept); with the number of prompt tokens that did not need computing."""
+        from transformers import DynamicCache
+        key = (tag, split.prefixes)
+        past = self.prefix_cache.get(key)
+        if past is not None:
+            return past, sum(len(p) for p in split.prefixes)
+        ids, mask = self._batch(split.prefixes, left=True)
+        positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)   # as generate() numbers them
+        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
+                         past_key_values=DynamicCache(config=self.model.config), use_cache=True)
+        self.prefix_cache.put(key, out.past_key_values)
+        return out.past_key_values, 0
+
+    def _greedy(self, ids: torch.Tensor, mask: torch.Tensor, caps: list[int], kind: Kind,
+                past: Any = None) -> tuple[list[list[int]], list[float]]:
+        """One batched greedy generate: each row's new tokens (cut at its cap) and first-token entropy."""
+        from transformers import StoppingCriteria, StoppingCriteriaList
+        tok, width = self.tokenizer, ids.shape[1]
+        row_caps = torch.tensor(caps, device=self.device)
+
+        class _Stop(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kw):  # -> bool per row
+                new = input_ids[:, width:]
+                done = torch.tensor([is_complete(tok.decode(r), kind) for r in new], device=new.device)
+                return done | (new.shape[1] >= row_caps)
+
+        extra = {} if past is None else {"past_key_values": past}
+        out = self.model.generate(
+            input_ids=ids, attention_mask=mask, max_new_tokens=int(row_caps.max()), do_sample=False,
+            stopping_criteria=StoppingCriteriaList([_Stop()]), pad_token_id=tok.pad_token_id,
+            output_scores=True, return_dict_in_generate=True, **extra)
+        first = torch.log_softmax(out.scores[0].float(), dim=-1)
+        ent = (-(first.exp() * first).sum(-1)).tolist()
+        return [out.sequences[j, width:].tolist()[:cap] for j, cap in enumerate(caps)], ent
 
     # -- scoring --------------------------------------------------------------------------------
     @torch.inference_mode()

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from strategies.ttt.adapters import AdapterCache, LoraSettings, attached, cache_key, param_fingerprint
+from strategies.ttt.adapters import AdapterCache, LoraSettings, attached, cache_key, folded, merged, param_fingerprint
 from strategies.ttt.data import DataConfig, ttt_sequences
 from strategies.ttt.train import TrainConfig, train
 
@@ -68,6 +68,68 @@ def test_base_weights_are_bit_exact_after_should_stop_raises(tiny_rt, seqs):
     with pytest.raises(Boom):
         with attached(tiny_rt, "ttt", LORA) as peft_model:
             train(peft_model, seqs, FAST, tiny_rt.tokenizer.pad_token_id, should_stop=should_stop)
+    assert_clean(tiny_rt, base, before)
+
+
+def _logits(rt, ids):
+    with torch.no_grad():
+        return rt.model(input_ids=ids).logits
+
+
+def test_merged_answers_like_the_unmerged_adapter_and_restores_the_weights_bit_for_bit(tiny_rt, seqs):
+    base, before = tiny_rt.model, param_fingerprint(tiny_rt.model)
+    ids = torch.tensor([seqs[0].ids[:24]])
+    with attached(tiny_rt, "ttt", LORA) as peft_model:
+        train(peft_model, seqs, FAST, tiny_rt.tokenizer.pad_token_id)
+        unmerged = _logits(tiny_rt, ids)
+        with merged(peft_model, "ttt"):
+            assert param_fingerprint(peft_model) != before     # the update really is in the base weights
+            folded = _logits(tiny_rt, ids)
+        assert param_fingerprint(peft_model) == before
+        assert torch.equal(_logits(tiny_rt, ids), unmerged)    # the adapter is live again after the merge
+    assert torch.allclose(folded, unmerged, atol=1e-4)
+    assert_clean(tiny_rt, base, before)
+
+
+def test_folded_answers_like_the_merged_adapter_from_its_state_dict_alone(tiny_rt, seqs):
+    from peft import get_peft_model_state_dict
+    base, before = tiny_rt.model, param_fingerprint(tiny_rt.model)
+    ids = torch.tensor([seqs[0].ids[:24]])
+    with attached(tiny_rt, "ttt", LORA) as peft_model:
+        train(peft_model, seqs, FAST, tiny_rt.tokenizer.pad_token_id)
+        state = {k: v.detach().clone() for k, v in get_peft_model_state_dict(peft_model, adapter_name="ttt").items()}
+        with merged(peft_model, "ttt"):
+            via_peft = _logits(tiny_rt, ids)
+    plain = _logits(tiny_rt, ids)
+    with folded(base, state, LORA):
+        via_state = _logits(tiny_rt, ids)
+    assert param_fingerprint(base) == before
+    assert torch.equal(via_state, via_peft)            # the same update, added the same way
+    assert not torch.allclose(via_state, plain)
+    with pytest.raises(Boom):
+        with folded(base, state, LORA):
+            raise Boom("failed while answering")
+    assert_clean(tiny_rt, base, before)
+
+
+def test_folded_refuses_a_state_dict_that_does_not_fit(tiny_rt):
+    a = torch.zeros(4, 64)
+    with pytest.raises(RuntimeError, match="no layer 'model.layers.9.self_attn.q_proj'"):
+        with folded(tiny_rt.model, {"base_model.model.model.layers.9.self_attn.q_proj.lora_A.weight": a,
+                                    "base_model.model.model.layers.9.self_attn.q_proj.lora_B.weight": a.T}, LORA):
+            pass
+    with pytest.raises(RuntimeError, match="no LoRA weights"):
+        with folded(tiny_rt.model, {}, LORA):
+            pass
+
+
+def test_merged_restores_the_weights_after_a_failure(tiny_rt, seqs):
+    base, before = tiny_rt.model, param_fingerprint(tiny_rt.model)
+    with pytest.raises(Boom):
+        with attached(tiny_rt, "ttt", LORA) as peft_model:
+            train(peft_model, seqs, FAST, tiny_rt.tokenizer.pad_token_id)
+            with merged(peft_model, "ttt"):
+                raise Boom("failed while answering")
     assert_clean(tiny_rt, base, before)
 
 

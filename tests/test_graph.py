@@ -67,7 +67,7 @@ def test_unknown_turn_strategy_gets_a_reply(graph, tiny_rt):
 
 def test_features_are_those_the_router_reads_and_plain_icl_reuses_the_probe(graph, tiny_rt, monkeypatch):
     import policies.route
-    monkeypatch.setattr(policies.route, "needed_features", lambda: ["self_consistency"], raising=False)
+    monkeypatch.setattr(policies.route, "needed_features", lambda **kw: ["self_consistency"], raising=False)
     monkeypatch.setattr(policies.route, "decide",
                         lambda task, rt, features: policies.route.Decision("icl", "test router", dict(features.values)))
     state, _ = turn(graph, grid_message(2), Context(runtime=tiny_rt))
@@ -81,7 +81,7 @@ def test_features_a_cascade_computes_while_routing_join_the_turn(graph, tiny_rt,
     logged with the turn, their cost counted, and plain ICL reuses the probe they ran."""
     import policies.route
     from policies.features import featurize
-    monkeypatch.setattr(policies.route, "needed_features", lambda: [], raising=False)
+    monkeypatch.setattr(policies.route, "needed_features", lambda **kw: [], raising=False)
 
     def escalating(task, rt, features):
         more = featurize(task, rt, names=["self_consistency"])
@@ -167,7 +167,7 @@ def test_a_follow_up_on_the_same_demonstrations_keeps_the_threads_route(graph, t
         calls.append(dict(features.values))
         return policies.route.Decision("icl-vote", "test router", dict(features.values))
     monkeypatch.setattr(policies.route, "decide", router)
-    monkeypatch.setattr(policies.route, "needed_features", lambda: ["self_consistency"], raising=False)
+    monkeypatch.setattr(policies.route, "needed_features", lambda **kw: ["self_consistency"], raising=False)
     ctx = Context(runtime=tiny_rt)
     first, _ = turn(graph, TEXT_MESSAGE, ctx, thread="f")
     assert first["choice"] == "icl-vote" and len(calls) == 1

@@ -114,3 +114,20 @@ def test_a_router_trained_on_another_model_says_so_in_its_reason(tmp_path, grid_
     assert route(grid_task, SimpleNamespace(model_id="smollm2+smollm2-adapt"), values, directory=d)[1].endswith(" s")
     reason = route(grid_task, SimpleNamespace(model_id="gemma3-270m"), values, directory=d)[1]
     assert reason.endswith("(router trained on smollm2+smollm2-adapt outcomes)")
+
+
+def test_a_model_with_its_own_shipped_router_gets_it_and_others_get_the_default(tmp_path, grid_task, monkeypatch):
+    from types import SimpleNamespace
+
+    import policies.bundle as bundle_module
+    from policies.bundle import BY_MODEL, bundle_dir
+    monkeypatch.delenv("TTTC_ROUTER_DIR", raising=False)
+    monkeypatch.setattr(bundle_module, "SHIPPED", tmp_path / "shipped")
+    bundle(tmp_path / "shipped", lam=0.1)                              # the default model's: ICL here
+    own = bundle(tmp_path / "shipped" / BY_MODEL / "other+adapt")      # another model's: TTT here
+    feats = {"self_consistency": 0.1, "is_grid": 1.0}
+    assert bundle_dir("other+adapt") == own and bundle_dir("unknown") == tmp_path / "shipped"
+    assert route(grid_task, SimpleNamespace(model_id="other+adapt"), feats)[0] == "ttt-tiny"
+    assert route(grid_task, SimpleNamespace(model_id="unknown"), feats)[0] == "icl"
+    monkeypatch.setenv("TTTC_ROUTER_DIR", str(own))                    # an explicit folder wins for every model
+    assert route(grid_task, SimpleNamespace(model_id="unknown"), feats)[0] == "ttt-tiny"

@@ -56,10 +56,17 @@ def test_no_demo_is_held_out_without_early_stopping(tiny_rt, grid_task):
     assert result.info["n_val"] == 0
 
 
-def test_a_cache_hit_skips_training_and_gives_the_same_answers(tiny_rt, text_task, tmp_path):
+def test_a_cache_hit_skips_training_and_gives_the_same_answers(tiny_rt, text_task, tmp_path, monkeypatch):
+    import strategies.ttt.strategy as ttt_module
     cfg = fast(cache=True, cache_dir=str(tmp_path))
+    base, before = tiny_rt.model, param_fingerprint(tiny_rt.model)
     first = TTT(cfg).run(text_task, tiny_rt)
+
+    def no_peft(*args, **kw):
+        raise AssertionError("a cache hit must not attach a peft adapter")
+    monkeypatch.setattr(ttt_module, "attached", no_peft)
     again = TTT(cfg).run(text_task, tiny_rt)
+    assert tiny_rt.model is base and param_fingerprint(base) == before
     assert first.info["cache_hit"] is False and again.info["cache_hit"] is True
     assert again.cost.steps == 0 and again.cost.tokens_trained == 0
     assert again.info["steps"] == first.info["steps"]          # what the cached adapter cost to train

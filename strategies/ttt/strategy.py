@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..base import Progress, Result, no_progress
 from ..cost import Cost
 from ..task import MAX_ATTEMPTS, Task, Value
-from .adapters import LoraSettings, attached, cache_key, demos_hash, seeded, shared_cache
+from .adapters import LoraSettings, attached, cache_key, demos_hash, folded, merged, seeded, shared_cache
 from .data import DataConfig
 from .train import TrainConfig
 
@@ -75,37 +75,47 @@ class TTT:
         cost = Cost()
         info: dict[str, Any] = {"cache_hit": False}
 
-        # seeded LoRA init and dropout, without disturbing the caller's global random state
-        with seeded(cfg.train.seed, runtime.device), attached(runtime, ADAPTER_NAME, cfg.lora) as peft_model:
-            meta = cache.load(key, peft_model, ADAPTER_NAME) if cache is not None else None
-            if meta is not None:
-                info.update(meta, cache_hit=True)
-            else:
-                # early stopping needs held-out items; without it no demo is held back from training
-                data_cfg = cfg.data if cfg.train.eval_every else cfg.data.model_copy(update={"n_val": 0})
-                seqs, val = ttt_sequences(task, runtime, data_cfg)
-                progress("preparing", {"items": len(seqs), "val": len(val)})
-                meta = {"n_items": len(seqs), "n_val": len(val), "steps": 0, "stopped_early": False}
-                if seqs and not stop():
-                    stats = train(peft_model, seqs, cfg.train, runtime.tokenizer.pad_token_id, val=val,
-                                  progress=progress, should_stop=should_stop)
-                    cost += Cost.training(runtime.n_params, stats.tokens, stats.steps, stats.wall_s)
-                    meta.update(steps=stats.steps, stopped_early=stats.stopped_early,
-                                loss_first=stats.losses[0], loss_last=stats.losses[-1],
-                                val_losses=stats.val_losses, train_s=round(stats.wall_s, 2))
-                info.update(meta)
-                if stop():
-                    return self._cancelled(task, cost, start, info)
-                if cache is not None and meta["steps"] > 0:
-                    cache.store(key, peft_model, ADAPTER_NAME, meta)
+        tag = key if cache is not None else None   # same key, same weights: only when adapters are reused
+        hit = cache.get(key) if cache is not None else None
+        if hit is not None:   # no training: fold the stored update into the plain model and answer
+            state, meta = hit
+            info.update(meta, cache_hit=True)
             if stop():
                 return self._cancelled(task, cost, start, info)
-            attempts, shares, answer_cost, answer_info = answer_with_views(task, runtime, cfg, progress)
+            with folded(runtime.model, state, cfg.lora):
+                attempts, shares, answer_cost, answer_info = answer_with_views(task, runtime, cfg, progress, tag)
+            return self._result(attempts, shares, answer_cost, start, {**info, **answer_info})
 
-        cost = (cost + answer_cost).model_copy(update={"wall_s": time.perf_counter() - start})
+        # seeded LoRA init and dropout, without disturbing the caller's global random state
+        with seeded(cfg.train.seed, runtime.device), attached(runtime, ADAPTER_NAME, cfg.lora) as peft_model:
+            # early stopping needs held-out items; without it no demo is held back from training
+            data_cfg = cfg.data if cfg.train.eval_every else cfg.data.model_copy(update={"n_val": 0})
+            seqs, val = ttt_sequences(task, runtime, data_cfg)
+            progress("preparing", {"items": len(seqs), "val": len(val)})
+            meta = {"n_items": len(seqs), "n_val": len(val), "steps": 0, "stopped_early": False}
+            if seqs and not stop():
+                stats = train(peft_model, seqs, cfg.train, runtime.tokenizer.pad_token_id, val=val,
+                              progress=progress, should_stop=should_stop)
+                cost += Cost.training(runtime.n_params, stats.tokens, stats.steps, stats.wall_s)
+                meta.update(steps=stats.steps, stopped_early=stats.stopped_early,
+                            loss_first=stats.losses[0], loss_last=stats.losses[-1],
+                            val_losses=stats.val_losses, train_s=round(stats.wall_s, 2))
+            info.update(meta)
+            if stop():
+                return self._cancelled(task, cost, start, info)
+            if cache is not None and meta["steps"] > 0:
+                cache.store(key, peft_model, ADAPTER_NAME, meta)
+            with merged(peft_model, ADAPTER_NAME):
+                attempts, shares, answer_cost, answer_info = answer_with_views(task, runtime, cfg, progress, tag)
+
+        return self._result(attempts, shares, cost + answer_cost, start, {**info, **answer_info})
+
+    def _result(self, attempts: list[list[Value]], shares: list[list[float]], cost: Cost, start: float,
+                info: dict[str, Any]) -> Result:
+        cost = cost.model_copy(update={"wall_s": time.perf_counter() - start})
         top = [s[0] if s else 0.0 for s in shares]
         return Result(strategy=self.name, attempts=attempts, confidence=sum(top) / len(top), cost=cost,
-                      info={**info, **answer_info, "shares": shares})
+                      info={**info, "shares": shares})
 
     def _cancelled(self, task: Task, cost: Cost, start: float, info: dict) -> Result:
         cost = cost.model_copy(update={"wall_s": time.perf_counter() - start})
@@ -121,10 +131,14 @@ def _label(view: Any, kind: str) -> str:
     return "identity" if view.is_identity else view.name
 
 
-def answer_with_views(task: Task, runtime: Any, cfg: TTTConfig, progress: Progress = no_progress
-                      ) -> tuple[list[list[Value]], list[list[float]], Cost, dict[str, Any]]:
+def answer_with_views(task: Task, runtime: Any, cfg: TTTConfig, progress: Progress = no_progress,
+                      weights_tag: str | None = None) -> tuple[list[list[Value]], list[list[float]], Cost, dict[str, Any]]:
     """Greedy answers for every test input under `cfg.n_views` views in one batched generate call,
     mapped back, voted on (and optionally re-ranked by augmentation scoring).
+
+    `weights_tag` names the weights answering (the adapter's cache key): with it, the views' demonstration
+    prefixes keep their key/value cache in the runtime, so a follow-up on the same demonstrations
+    prefills only its new query.
 
     Returns attempts (best first, at most 2 per test input), their vote shares, the cost, and info.
     """
@@ -135,14 +149,17 @@ def answer_with_views(task: Task, runtime: Any, cfg: TTTConfig, progress: Progre
 
     vs = views(task, cfg.n_views, cfg.seed)
     seen = [v.apply(task) for v in vs]
-    prompts, caps = [], []
+    prompts, caps, fixed = [], [], []
     for i in range(len(task.test)):
         for t in seen:
             query = t.test[i].input
-            prompts.append(render([(e.input, e.output) for e in t.train], query, task.kind).prompt)
+            prompt = render([(e.input, e.output) for e in t.train], query, task.kind).prompt
+            tail = render([], query, task.kind).prompt   # an incremental format: the demos come first
+            prompts.append(prompt)
             caps.append(answer_cap(t, query, runtime))
+            fixed.append(len(prompt) - len(tail) if prompt.endswith(tail) else 0)
     progress("answering", {"prompts": len(prompts)})
-    gen = runtime.generate(prompts, task.kind, caps)
+    gen = runtime.generate(prompts, task.kind, caps, prefix_chars=fixed, cache_tag=weights_tag)
     cost = gen.cost
 
     progress("voting", {"views": len(vs), "depth": cfg.depth})
@@ -162,7 +179,8 @@ def answer_with_views(task: Task, runtime: Any, cfg: TTTConfig, progress: Progre
         shares.append([share for _, share in ranked])
         valid.append(sum(value is not None for _, value in candidates))
     return attempts, shares, cost, {"n_views": len(vs), "views": [v.name for v in vs], "valid_answers": valid,
-                                    "depth": cfg.depth, "aug_scoring": cfg.aug_scoring}
+                                    "depth": cfg.depth, "aug_scoring": cfg.aug_scoring,
+                                    "prefix_cached_tokens": gen.cached_tokens}
 
 
 def _invert(view: Any, value: Value | None) -> Value | None:

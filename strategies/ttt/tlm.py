@@ -12,7 +12,7 @@ from ..base import Progress, Result, no_progress
 from ..cost import Cost
 from ..icl import ICLConfig
 from ..task import Task
-from .adapters import LoraSettings, attached, seeded
+from .adapters import LoraSettings, attached, merged, seeded
 from .train import TrainConfig, TrainSeq
 
 ADAPTER_NAME = "tlm"
@@ -115,7 +115,8 @@ class TLM:
                 cost = cost.model_copy(update={"wall_s": time.perf_counter() - start})
                 return Result(strategy=self.name, attempts=[[] for _ in task.test], cost=cost,
                               info={**info, "cancelled": True})
-            answer = ICL(cfg.icl).run(task, runtime, progress)
+            with merged(peft_model, ADAPTER_NAME):
+                answer = ICL(cfg.icl).run(task, runtime, progress)
 
         cost = (cost + answer.cost).model_copy(update={"wall_s": time.perf_counter() - start})
         return Result(strategy=self.name, attempts=answer.attempts, confidence=answer.confidence, cost=cost,

@@ -1,0 +1,90 @@
+"""Specification of the demonstration-prefix key/value cache: same answers, less prefill, never a wrong reuse."""
+import pytest
+import torch
+
+from strategies.prefix_cache import PrefixCache, cache_bytes, split_prompts
+from strategies.serialize import render
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+DEMOS = [("good day", "GOOD DAY"), ("red fox", "RED FOX"), ("blue sky", "BLUE SKY")]
+
+
+def views_of(query: str) -> tuple[list[str], list[int]]:
+    """Three demo orders (prefixes of different lengths once padded) and the same query."""
+    orders = [DEMOS, DEMOS[::-1], DEMOS[1:] + DEMOS[:1]]
+    prompts = [render(d, query, "text").prompt for d in orders]
+    tail = render([], query, "text").prompt
+    return prompts, [len(p) - len(tail) for p in prompts]
+
+
+@pytest.fixture
+def fresh_rt(tiny_rt):
+    tiny_rt.prefix_cache = PrefixCache(max_bytes=2**26)
+    return tiny_rt
+
+
+def test_the_prefix_is_a_run_of_the_whole_prompts_own_tokens(tiny_rt):
+    prompts, fixed = views_of("hello world")
+    split = split_prompts(tiny_rt.tokenizer, prompts, fixed)
+    for prompt, pre, tail, chars in zip(prompts, split.prefixes, split.tails, fixed):
+        assert list(pre + tail) == tiny_rt.encode(prompt)
+        assert pre and tail
+        assert len(tiny_rt.tokenizer.decode(list(pre))) <= chars
+
+
+def test_cached_prefixes_give_the_same_answers_and_skip_their_prefill(fresh_rt):
+    rt = fresh_rt
+    prompts, fixed = views_of("hello world")
+    plain = rt.generate(prompts, "text", 6)
+    first = rt.generate(prompts, "text", 6, prefix_chars=fixed, cache_tag="w1")
+    again = rt.generate(prompts, "text", 6, prefix_chars=fixed, cache_tag="w1")
+    assert plain.texts == first.texts == again.texts
+    assert first.cached_tokens == 0 and again.cached_tokens > 0
+    assert again.cost.tokens_in == plain.cost.tokens_in - again.cached_tokens
+    assert again.first_token_entropy == pytest.approx(plain.first_token_entropy, abs=1e-4)
+    # a follow-up: same demonstrations, another query, reuses the same prefixes
+    follow_prompts, follow_fixed = views_of("old tree")
+    follow = rt.generate(follow_prompts, "text", 6, prefix_chars=follow_fixed, cache_tag="w1")
+    assert follow.cached_tokens == again.cached_tokens
+    assert follow.texts == rt.generate(follow_prompts, "text", 6).texts
+
+
+def test_another_tag_or_other_demonstrations_never_reuse_an_entry(fresh_rt):
+    rt = fresh_rt
+    prompts, fixed = views_of("hello world")
+    rt.generate(prompts, "text", 4, prefix_chars=fixed, cache_tag="w1")
+    assert rt.generate(prompts, "text", 4, prefix_chars=fixed, cache_tag="w2").cached_tokens == 0
+    other = [p.replace("red fox", "red cat") for p in prompts]
+    other_fixed = [f + (len(o) - len(p)) for f, o, p in zip(fixed, other, prompts)]
+    assert rt.generate(other, "text", 4, prefix_chars=other_fixed, cache_tag="w1").cached_tokens == 0
+
+
+def test_without_a_tag_or_with_the_cache_off_nothing_is_kept(tiny_rt):
+    prompts, fixed = views_of("hello world")
+    tiny_rt.prefix_cache = PrefixCache(max_bytes=0)
+    tiny_rt.generate(prompts, "text", 4, prefix_chars=fixed, cache_tag="w1")
+    assert len(tiny_rt.prefix_cache) == 0
+    tiny_rt.prefix_cache = PrefixCache(max_bytes=2**26)
+    tiny_rt.generate(prompts, "text", 4, prefix_chars=fixed)
+    assert len(tiny_rt.prefix_cache) == 0
+
+
+def test_the_cache_hands_out_copies_and_forgets_the_least_recent_past_its_memory(tiny_rt):
+    from transformers import DynamicCache
+    ids = torch.tensor([tiny_rt.encode("in: good day\nout: GOOD DAY")])
+    with torch.no_grad():
+        kv = tiny_rt.model(input_ids=ids, past_key_values=DynamicCache(config=tiny_rt.model.config),
+                           use_cache=True).past_key_values
+    size = cache_bytes(kv)
+    assert size > 0
+    cache = PrefixCache(max_bytes=2 * size)
+    cache.put("a", kv)
+    copy = cache.get("a")
+    copy.crop(-2)                                  # generation changes the cache it is given
+    assert cache_bytes(cache.get("a")) == size
+    cache.put("b", kv)
+    cache.get("a")                                 # "a" is now the most recent
+    cache.put("c", kv)
+    assert cache.get("b") is None and cache.get("a") is not None and cache.get("c") is not None
+    assert PrefixCache(max_bytes=size - 1).put("too big", kv) is None
