@@ -73,3 +73,47 @@ def test_training_without_a_trainable_parameter_or_data_is_refused():
         train(torch.nn.Linear(2, 2).requires_grad_(False), [seq(4)], TrainConfig(max_steps=1, bf16=False), 0)
     with pytest.raises(ValueError, match="no training sequences"):
         train(torch.nn.Linear(2, 2), [], TrainConfig(max_steps=1, bf16=False), 0)
+
+
+def _train_once(rt, lowp_on: bool, monkeypatch) -> tuple[list[float], list[torch.Tensor], list]:
+    """Two bf16 steps on the tiny model with its frozen weights cast once (lowp.py) or by autocast each time."""
+    from contextlib import contextmanager
+
+    import strategies.ttt.train as train_module
+    from strategies.ttt.adapters import LoraSettings, attached, seeded
+
+    @contextmanager
+    def autocast_only(model, enabled=True):
+        yield None
+
+    monkeypatch.setattr(train_module, "frozen_in_bf16", train_module.frozen_in_bf16 if lowp_on else autocast_only)
+    seen = []
+
+    def progress(stage, info):   # what the weights look like while training
+        linear = [m for m in rt.model.modules() if type(m) is torch.nn.Linear and not m.weight.requires_grad]
+        seen.append({m.weight.dtype for m in linear} | {rt.model.get_input_embeddings().weight.dtype})
+
+    cfg = TrainConfig(max_steps=2, batch_tokens=64, bf16=True, lr=1e-2)
+    with seeded(0, rt.device), attached(rt, "ttt", LoraSettings(rank=4, alpha=8)) as peft_model:
+        stats = train(peft_model, [seq(20), seq(24, start=50)], cfg, 0, progress=progress)
+        lora = [p.detach().clone() for n, p in peft_model.named_parameters() if "lora_" in n]
+    return stats.losses, lora, seen
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_frozen_weights_cast_once_train_exactly_as_autocast_and_come_back_in_fp32(tied, monkeypatch):
+    from strategies.runtime import tiny_runtime
+    from strategies.ttt.adapters import param_fingerprint
+    rt = tiny_runtime()
+    if tied:
+        rt.model.config.tie_word_embeddings = True
+        rt.model.tie_weights()
+        assert rt.model.lm_head.weight is rt.model.get_input_embeddings().weight
+    before = param_fingerprint(rt.model)
+    losses, lora, seen = _train_once(rt, True, monkeypatch)
+    ref_losses, ref_lora, _ = _train_once(rt, False, monkeypatch)
+    assert losses == ref_losses
+    assert all(torch.equal(a, b) for a, b in zip(lora, ref_lora))
+    assert seen[0] == {torch.bfloat16, torch.float32}     # frozen Linears in bf16, the embedding left in fp32
+    assert param_fingerprint(rt.model) == before
+    assert all(p.dtype == torch.float32 for p in rt.model.parameters())

@@ -11,6 +11,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..base import Progress, no_progress
+from .lowp import _causal_lm, frozen_in_bf16
 
 
 @dataclass(frozen=True)
@@ -78,19 +79,19 @@ def _collate(batch: Sequence[TrainSeq], pad_id: int, device) -> tuple[torch.Tens
     return ids.to(device), attn.to(device), mask.to(device), weights.to(device)
 
 
-def _causal_lm(model) -> torch.nn.Module:
-    """The underlying *ForCausalLM (peft wraps it)."""
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
-
-
-def batch_loss(model, ids, attn, mask, weights) -> torch.Tensor:
+def batch_loss(model, ids, attn, mask, weights, head: torch.Tensor | None = None) -> torch.Tensor:
     """Weighted mean token NLL over labelled positions. Logits are computed only there: with a 262k-token
-    vocabulary (Gemma 3) the full logits tensor would cost more than the rest of the model."""
+    vocabulary (Gemma 3) the full logits tensor would cost more than the rest of the model. `head`: the
+    output layer's weight to use instead of the layer (a bf16 copy, see lowp.py)."""
     lm = _causal_lm(model)
     hidden = lm.get_decoder()(input_ids=ids, attention_mask=attn).last_hidden_state   # (B, T, H)
     target_mask = mask[:, 1:]                      # token t is predicted from position t-1
     h = hidden[:, :-1][target_mask]                # (N, H) only the positions with loss
-    logits = lm.get_output_embeddings()(h).float()  # (N, V)
+    out = lm.get_output_embeddings()
+    if head is not None:
+        logits = torch.nn.functional.linear(h, head, getattr(out, "bias", None)).float()   # (N, V)
+    else:
+        logits = out(h).float()                    # (N, V)
     cap = getattr(lm.config, "final_logit_softcapping", None)
     if cap:
         logits = torch.tanh(logits / cap) * cap
@@ -101,14 +102,14 @@ def batch_loss(model, ids, attn, mask, weights) -> torch.Tensor:
 
 
 @torch.no_grad()
-def eval_loss(model, seqs: Sequence[TrainSeq], pad_id: int, cfg: TrainConfig) -> float:
+def eval_loss(model, seqs: Sequence[TrainSeq], pad_id: int, cfg: TrainConfig, head: torch.Tensor | None = None) -> float:
     model.eval()
     dev = next(model.parameters()).device
     total, n = 0.0, 0
     for batch in make_batches(seqs, cfg.batch_tokens, cfg.max_batch, random.Random(0)):
         ids, attn, mask, w = _collate(batch, pad_id, dev)
         with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            total += batch_loss(model, ids, attn, mask, w).item() * len(batch)
+            total += batch_loss(model, ids, attn, mask, w, head).item() * len(batch)
         n += len(batch)
     model.train()
     return total / max(n, 1)
@@ -140,37 +141,38 @@ def train(model, seqs: Sequence[TrainSeq], cfg: TrainConfig, pad_id: int,
     sched = torch.optim.lr_scheduler.LambdaLR(
         opt, lambda s: (s + 1) / warmup if s < warmup else 0.5 * (1 + math.cos(math.pi * (s - warmup) / max(1, total - warmup))))
     stats, best, bad = TrainStats(), float("inf"), 0
-    model.train()
-    batches: list[list[TrainSeq]] = []
-    while stats.steps < total:
-        if not batches:
-            batches = make_batches(seqs, cfg.batch_tokens, cfg.max_batch, rng)
-        batch = batches.pop()
-        ids, attn, mask, w = _collate(batch, pad_id, dev)
-        with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
-            loss = batch_loss(model, ids, attn, mask, w)
-        loss.backward()
-        if cfg.grad_clip:
-            torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
-        opt.step()
-        sched.step()
-        opt.zero_grad(set_to_none=True)
-        stats.steps += 1
-        stats.tokens += int(attn.sum())
-        stats.losses.append(loss.item())
-        progress("training", {"step": stats.steps, "of": total, "loss": round(stats.losses[-1], 4)})
-        if should_stop is not None and should_stop():
-            break
-        if val and cfg.eval_every and stats.steps % cfg.eval_every == 0 and stats.steps < total:
-            v = eval_loss(model, val, pad_id, cfg)
-            stats.val_losses.append(v)
-            if v < best - cfg.min_delta:
-                best, bad = v, 0
-            else:
-                bad += 1
-                if bad >= cfg.patience:
-                    stats.stopped_early = True
-                    break
+    with frozen_in_bf16(model, enabled=cfg.bf16) as head:
+        model.train()
+        batches: list[list[TrainSeq]] = []
+        while stats.steps < total:
+            if not batches:
+                batches = make_batches(seqs, cfg.batch_tokens, cfg.max_batch, rng)
+            batch = batches.pop()
+            ids, attn, mask, w = _collate(batch, pad_id, dev)
+            with torch.autocast(dev.type, dtype=torch.bfloat16, enabled=cfg.bf16):
+                loss = batch_loss(model, ids, attn, mask, w, head)
+            loss.backward()
+            if cfg.grad_clip:
+                torch.nn.utils.clip_grad_norm_(params, cfg.grad_clip)
+            opt.step()
+            sched.step()
+            opt.zero_grad(set_to_none=True)
+            stats.steps += 1
+            stats.tokens += int(attn.sum())
+            stats.losses.append(loss.item())
+            progress("training", {"step": stats.steps, "of": total, "loss": round(stats.losses[-1], 4)})
+            if should_stop is not None and should_stop():
+                break
+            if val and cfg.eval_every and stats.steps % cfg.eval_every == 0 and stats.steps < total:
+                v = eval_loss(model, val, pad_id, cfg, head)
+                stats.val_losses.append(v)
+                if v < best - cfg.min_delta:
+                    best, bad = v, 0
+                else:
+                    bad += 1
+                    if bad >= cfg.patience:
+                        stats.stopped_early = True
+                        break
     model.eval()
     stats.wall_s = time.perf_counter() - start
     return stats
