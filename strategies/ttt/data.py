@@ -8,7 +8,7 @@ from typing import Any, Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from ..task import Example, Task, Value
+from ..task import Example, Task
 from .encode import encode_item
 from .train import TrainSeq
 
