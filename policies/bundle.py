@@ -40,6 +40,22 @@ def bundle_dir(model_id: str | None = None) -> Path:
     return SHIPPED
 
 
+def default_out(model_id: str | None) -> Path:
+    """Where `tttc train-router` ships a router trained on `model_id`'s outcomes when no --out is given:
+    $TTTC_ROUTER_DIR; else policies/shipped/, unless the router there belongs to another model, which
+    is then kept, and this one goes to policies/shipped/by-model/<model id>/."""
+    env = os.environ.get("TTTC_ROUTER_DIR")
+    if env:
+        return Path(env)
+    try:
+        current = json.loads((SHIPPED / MANIFEST_FILE).read_text()).get("model_id")
+    except (OSError, ValueError, AttributeError):
+        current = None
+    if model_id and current and current != model_id:
+        return SHIPPED / BY_MODEL / model_dir_name(model_id)
+    return SHIPPED
+
+
 @dataclass(frozen=True)
 class Bundle:
     """A fitted router (its `lam` is the calibrated one), the cost model it trades against, and the

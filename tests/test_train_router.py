@@ -101,3 +101,22 @@ def test_rows_of_a_reporting_only_suite_never_train_the_router():
     assert trained.report["excluded_reporting_suites"] == ["arc1-eval-small"]
     assert not any(h.startswith("arc") for h in trained.report["trained_on"])
     assert trained.report["tasks"] == train_router(rows, Budget(share=0.3)).report["tasks"]
+
+
+def test_without_out_a_router_for_another_model_ships_beside_the_default_one(db, tmp_path, monkeypatch):
+    import policies.bundle as bundle_module
+    from policies.bundle import BY_MODEL, MANIFEST_FILE, bundle_dir
+    monkeypatch.delenv("TTTC_ROUTER_DIR", raising=False)
+    shipped = tmp_path / "shipped"
+    monkeypatch.setattr(bundle_module, "SHIPPED", shipped)
+    add_tiny_ttt()
+    assert main(["train-router", "--db", db, "--budget", "seconds=30"]) == 0      # nothing shipped yet: here
+    model_id = json.loads((shipped / MANIFEST_FILE).read_text())["model_id"]
+    before = (shipped / MANIFEST_FILE).read_text()
+    (shipped / MANIFEST_FILE).write_text(before.replace(f'"{model_id}"', '"the-default-model"'))
+    kept = (shipped / MANIFEST_FILE).read_text()
+    assert main(["train-router", "--db", db, "--budget", "seconds=30"]) == 0      # another model's: beside it
+    assert (shipped / MANIFEST_FILE).read_text() == kept
+    own = shipped / BY_MODEL / model_id
+    assert json.loads((own / MANIFEST_FILE).read_text())["model_id"] == model_id
+    assert bundle_dir(model_id) == own

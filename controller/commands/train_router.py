@@ -7,7 +7,9 @@ import sys
 def add_arguments(p) -> None:
     p.add_argument("--db", default=None, help="outcome-log SQLAlchemy URL (default $TTTC_DB, then sqlite:///tttc.db)")
     p.add_argument("--out", default=None, help="folder for router.json, cost_model.json, manifest.json "
-                                               "(default policies/shipped/, which `route()` loads)")
+                                               "(default policies/shipped/, which `route()` loads; a router for "
+                                               "another model than the one shipped there goes to "
+                                               "policies/shipped/by-model/<model id>/, loaded for that model)")
     p.add_argument("--budget", default="share=0.3",
                    help="share=F: send about F of tasks past the cheap strategy; seconds=S: mean predicted "
                         "seconds per task (default share=0.3)")
@@ -34,7 +36,7 @@ def run(args) -> int:
     from dataclasses import asdict
 
     from controller.log import OutcomeLog, check_exists
-    from policies.bundle import bundle_dir, save_bundle
+    from policies.bundle import default_out, save_bundle
     from policies.cascade import stage1_features
     from policies.train import parse_budget, train_router
 
@@ -67,7 +69,7 @@ def run(args) -> int:
         print(f"tttc train-router: {e}", file=sys.stderr)
         return 1
     r = trained.report
-    out = save_bundle(trained.router, trained.cost_model, args.out or bundle_dir(), stage1=trained.stage1,
+    out = save_bundle(trained.router, trained.cost_model, args.out or default_out(trained.model_id), stage1=trained.stage1,
                       cascade=trained.cascade, budget=asdict(budget),
                       cheap=trained.cheap, model_id=trained.model_id, report=r, db=url,
                       arguments={k: v for k, v in vars(args).items() if k != "command"})
