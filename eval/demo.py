@@ -13,7 +13,7 @@ from typing import Any, Callable
 
 HERE = Path(__file__).resolve().parent
 TASKS_DIR = HERE / "demo_tasks"
-# in showing order: easy text tasks plain ICL gets with SmolLM2-135M, between hard ones it does not (held-out
+# in showing order: easy text tasks plain ICL gets with the small embedded models, between hard ones (held-out
 # made-up labels on phrases, grid geometry and a composition)
 TASKS: list[tuple[str, str, str]] = [   # (file stem, family, what we expect of plain ICL)
     ("upper", "text: string op", "easy"),
@@ -33,7 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--tiny", action="store_true", help="the random 2-layer test model and a 2-step TTT: a smoke run "
                                                        "in seconds (answers are noise)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N tasks")
-    p.add_argument("--model", default=None, help="embedded model name or local HF folder (default: SmolLM2-135M)")
+    p.add_argument("--model", default=None, help="embedded model name or local HF folder (default: the embedded default model)")
     p.add_argument("--db", default="runs/demo.db", help="SQLite file for the outcome log (emptied first)")
     p.add_argument("--report", default="runs/demo-report", metavar="DIR", help="where the report is written")
     p.add_argument("--no-baseline", dest="baseline", action="store_false",

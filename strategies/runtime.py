@@ -50,7 +50,7 @@ class Runtime:
 
     @classmethod
     def load(cls, model: str | None = None, device: str | None = None, adapter: bool = True) -> "Runtime":
-        """Load an embedded model by name (default SmolLM2) or a local HF folder; merge the shipped adapter."""
+        """Load an embedded model by name (default: strategies.models.DEFAULT_MODEL) or a local HF folder; merge its adapter."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -199,11 +199,11 @@ class Runtime:
 
 
 def tiny_runtime(seed: int = 0, vocab_from: Path | None = None) -> Runtime:
-    """A random 2-layer Llama with the embedded tokenizer, for plumbing tests (seconds, no real answers)."""
+    """A random 2-layer Llama with SmolLM2's tokenizer, for plumbing tests (seconds, no real answers)."""
     from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
 
-    from .models import DEFAULT_MODEL, build_cache
-    tok = AutoTokenizer.from_pretrained(vocab_from or build_cache(DEFAULT_MODEL))
+    from .models import TOKENIZER_FOR_TESTS, build_cache
+    tok = AutoTokenizer.from_pretrained(vocab_from or build_cache(TOKENIZER_FOR_TESTS))
     torch.manual_seed(seed)
     cfg = LlamaConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=2,
                       num_attention_heads=4, num_key_value_heads=2, max_position_embeddings=4096,

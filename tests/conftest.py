@@ -30,7 +30,7 @@ def tiny_rt():
 
 @pytest.fixture(scope="session")
 def real_rt():
-    """The embedded default model (SmolLM2-135M, adapter merged when shipped); loads in a few seconds."""
+    """The embedded default model (Gemma 3 270M, its adapter merged); loads in seconds once cached."""
     from strategies.runtime import Runtime
     return Runtime.load()
 

@@ -7,7 +7,7 @@ from pathlib import Path
 
 
 def add_arguments(p) -> None:
-    p.add_argument("--model", default="smollm2", help="embedded model name or HF folder to adapt")
+    p.add_argument("--model", default=None, help="embedded model name or HF folder to adapt (default: the default model)")
     p.add_argument("--out", default=None, help="adapter folder (default models/<model>-adapt)")
     p.add_argument("--minutes", type=float, default=45.0, help="training time budget")
     p.add_argument("--rank", type=int, default=16)
@@ -21,13 +21,14 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from strategies.adapt import AdaptConfig, adapt
-    from strategies.models import REPO
+    from strategies.models import DEFAULT_MODEL, REPO
     from strategies.runtime import Runtime
 
     cfg = AdaptConfig(minutes=args.minutes, rank=args.rank, lr=args.lr,
                       families=args.families.split(",") if args.families else None)
-    runtime = Runtime.load(args.model, adapter=False)
-    out = Path(args.out) if args.out else REPO / "models" / f"{args.model}-adapt"
+    model = args.model or os.environ.get("TTTC_MODEL") or DEFAULT_MODEL
+    runtime = Runtime.load(model, adapter=False)
+    out = Path(args.out) if args.out else REPO / "models" / f"{Path(model).name}-adapt"
     bar = None
 
     def progress(stage, info):
