@@ -74,7 +74,7 @@ def build_cache(name: str, force: bool = False) -> Path:
     import sys
 
     import transformers
-    print(f"{name}: dequantising the GGUF into {out} once (a few minutes on 2 cores; later loads take seconds)",
+    print(f"{name}: dequantising the GGUF into {out} once (seconds to a minute; later loads skip this)",
           file=sys.stderr, flush=True)
     gguf = _gguf_path(spec)
     tok = transformers.AutoTokenizer.from_pretrained(gguf.parent, gguf_file=gguf.name)
