@@ -114,8 +114,8 @@ class Runtime:
             if not all(split.prefixes):   # a row with nothing to cache: the plain path
                 split = None
         if split is not None:
-            past, cached = self._prefix_kv(cache_tag, split)
             pre_ids, pre_mask = self._batch(split.prefixes, left=True)
+            past, cached = self._prefix_kv(cache_tag, split, pre_ids, pre_mask)
             tail_ids, tail_mask = self._batch(split.tails, left=True)
             batches = [(list(range(len(prompts))), torch.cat([pre_ids, tail_ids], 1),
                         torch.cat([pre_mask, tail_mask], 1), past)]
@@ -135,15 +135,14 @@ class Runtime:
         cost = Cost.inference(self.n_params, tokens_in - cached, tokens_out, time.perf_counter() - start)
         return Generation(texts, entropy, cost, cached_tokens=cached)
 
-    def _prefix_kv(self, tag: Hashable, split: Split) -> tuple[Any, int]:
-        """The model cache of the batch's left-padded prefixes, from the prefix cache or computed now
-        (and kept); with the number of prompt tokens that did not need computing."""
+    def _prefix_kv(self, tag: Hashable, split: Split, ids: torch.Tensor, mask: torch.Tensor) -> tuple[Any, int]:
+        """The model cache of the batch's left-padded prefixes (`ids`, `mask`), from the prefix cache or
+        computed now (and kept); with the number of prompt tokens that did not need computing."""
         from transformers import DynamicCache
         key = (tag, split.prefixes)
         past = self.prefix_cache.get(key)
         if past is not None:
             return past, sum(len(p) for p in split.prefixes)
-        ids, mask = self._batch(split.prefixes, left=True)
         positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)   # as generate() numbers them
         out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
                          past_key_values=DynamicCache(config=self.model.config), use_cache=True)
