@@ -35,7 +35,7 @@ bench: $(STAMP)
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-text-gemma3-adapt.jsonl eval/data/outcomes-adapt-text-gemma3-adapt.jsonl \
 	    eval/data/outcomes-heldout-grid-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma_cascade.json \
-	    --estimator hgb --cascade free --escalate 0.1 --md
+	    --estimator logreg --cascade free --escalate 0.1 --md
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \
 	    eval/data/outcomes-adapt2-smollm2-adapt.jsonl --db sqlite:///runs/bench-router.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router3_cascade.json \
