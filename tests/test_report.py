@@ -206,3 +206,19 @@ def test_a_router_trained_on_the_logs_own_queries_is_flagged_in_sample(tmp_path)
     d2 = save_bundle(fit_router(pivot(rows), lam=0.005), CostModel().fit(rows), tmp_path / "r2", report={"trained_on": []})
     assert report(db, tmp_path / "out2", "--router", str(d2)) == 0
     assert "In-sample" not in (tmp_path / "out2" / "report.md").read_text()
+
+
+def test_without_router_the_report_sweeps_the_router_shipped_for_the_logs_model(tmp_path, monkeypatch):
+    import policies.bundle as bundle_module
+    from eval.report.build import find_router
+    from policies.bundle import BY_MODEL, save_bundle
+    from policies.cost_model import CostModel
+    from policies.router import fit_router
+    from policies.table import pivot
+    monkeypatch.delenv("TTTC_ROUTER_DIR", raising=False)
+    monkeypatch.setattr(bundle_module, "SHIPPED", tmp_path / "shipped")
+    rows = [r.model_dump() | {"wall_s": r.cost.wall_s} for r in synthetic_rows()]
+    for d in (tmp_path / "shipped", tmp_path / "shipped" / BY_MODEL / "other-model"):
+        save_bundle(fit_router(pivot(rows), lam=0.005), CostModel().fit(rows), d)
+    assert f"({tmp_path / 'shipped' / BY_MODEL / 'other-model'}/)" in find_router(None, "other-model")[2]
+    assert f"({tmp_path / 'shipped'}/)" in find_router(None, "the-default-model")[2]

@@ -38,21 +38,23 @@ def pct(x: float | None) -> str:
 
 
 # -- the router -----------------------------------------------------------------------------------
-def find_router(where: str | Path | None) -> tuple[Any, Any, str, set[str]]:
+def find_router(where: str | Path | None, model_id: str | None = None) -> tuple[Any, Any, str, set[str]]:
     """(router, cost model or None, a note, the task hashes it was trained on when its manifest says) from a
     router JSON file or a bundle folder as `tttc train-router` writes it (default: the bundle `route()`
-    uses, $TTTC_ROUTER_DIR or policies/shipped/)."""
+    uses for `model_id`: $TTTC_ROUTER_DIR, that model's folder under policies/shipped/by-model/, or
+    policies/shipped/)."""
     from policies.bundle import COST_FILE, MANIFEST_FILE, ROUTER_FILE, bundle_dir, load_bundle
     from policies.store import ModelFileError, load_cost_model, load_router
     if where is None:
+        shipped = bundle_dir(model_id)
         try:
-            bundle = load_bundle(bundle_dir())
+            bundle = load_bundle(shipped)
         except ModelFileError:
             bundle = None
         if bundle is None:
             return (None, None, "No learned router was given (--router DIR) and none is shipped in policies/shipped/ "
                                 "(`tttc train-router` puts one there), so only baselines are drawn.", set())
-        return bundle.router, bundle.cost_model, f"Shipped router ({bundle_dir()}/).{_cascade_note(bundle)}", \
+        return bundle.router, bundle.cost_model, f"Shipped router ({shipped}/).{_cascade_note(bundle)}", \
             _trained_on(bundle)
     where = Path(where)
     if not where.exists():
@@ -238,7 +240,7 @@ def build_report(db: str, out: str | Path, suite: str | None = None, router: str
     order = data.order_strategies(rows)
     stats, routed = data.strategy_stats(rows, order), data.as_routed(rows)
     full = pivot(rows, strategies=order, cheap=order[0])
-    model, cost_model, note, trained_on = find_router(router)
+    model, cost_model, note, trained_on = find_router(router, rows[0]["model_id"] if rows else None)
     costs = None
     if model is not None and cost_model is not None:
         feats = [dict(zip(full.feature_names, x)) for x in full.X]
