@@ -64,7 +64,12 @@ class PrefixCache:
 
     def __init__(self, max_bytes: int | None = None):
         if max_bytes is None:
-            max_bytes = int(float(os.environ.get("TTTC_PREFIX_CACHE_MB", DEFAULT_MB)) * 2**20)
+            raw = os.environ.get("TTTC_PREFIX_CACHE_MB", str(DEFAULT_MB))
+            try:
+                max_bytes = int(float(raw) * 2**20)
+            except ValueError:
+                raise ValueError(f"TTTC_PREFIX_CACHE_MB={raw!r}: expected megabytes as a number "
+                                 f"(0 turns the prefix cache off)") from None
         self.max_bytes = max_bytes
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()

@@ -88,3 +88,11 @@ def test_the_cache_hands_out_copies_and_forgets_the_least_recent_past_its_memory
     cache.put("c", kv)
     assert cache.get("b") is None and cache.get("a") is not None and cache.get("c") is not None
     assert PrefixCache(max_bytes=size - 1).put("too big", kv) is None
+
+
+def test_the_memory_setting_comes_from_the_environment_and_a_bad_value_is_named(monkeypatch):
+    monkeypatch.setenv("TTTC_PREFIX_CACHE_MB", "0")
+    assert not PrefixCache().enabled
+    monkeypatch.setenv("TTTC_PREFIX_CACHE_MB", "lots")
+    with pytest.raises(ValueError, match="TTTC_PREFIX_CACHE_MB='lots': expected megabytes"):
+        PrefixCache()
