@@ -14,7 +14,7 @@ from typing import Iterator
 import torch
 
 
-def _causal_lm(model) -> torch.nn.Module:
+def causal_lm(model) -> torch.nn.Module:
     """The underlying *ForCausalLM (peft wraps it)."""
     return model.get_base_model() if hasattr(model, "get_base_model") else model
 
@@ -29,7 +29,7 @@ def frozen_in_bf16(model: torch.nn.Module, enabled: bool = True) -> Iterator[tor
     if not enabled:
         yield None
         return
-    lm = _causal_lm(model)
+    lm = causal_lm(model)
     embed = lm.get_input_embeddings()
     tied = getattr(embed, "weight", None)
     swapped: list[tuple[torch.nn.Parameter, torch.Tensor]] = []

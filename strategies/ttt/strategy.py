@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import time
+import uuid
 from typing import Any, Callable, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -75,11 +76,11 @@ class TTT:
         cost = Cost()
         info: dict[str, Any] = {"cache_hit": False}
 
-        tag = key if cache is not None else None   # same key, same weights: only when adapters are reused
         hit = cache.get(key) if cache is not None else None
         if hit is not None:   # no training: fold the stored update into the plain model and answer
             state, meta = hit
             info.update(meta, cache_hit=True)
+            tag = meta.get("weights_tag")   # the prefix cache's name for exactly these adapter weights
             if stop():
                 return self._cancelled(task, cost, start, info)
             with folded(runtime.model, state, cfg.lora):
@@ -93,6 +94,10 @@ class TTT:
             seqs, val = ttt_sequences(task, runtime, data_cfg)
             progress("preparing", {"items": len(seqs), "val": len(val)})
             meta = {"n_items": len(seqs), "n_val": len(val), "steps": 0, "stopped_early": False}
+            # names these very weights for the prefix cache: a retrained adapter (after eviction, or on
+            # other hardware) may differ in the last bits, so it never reuses another run's keys/values
+            tag = f"{key}:{uuid.uuid4().hex}" if cache is not None else None
+            meta["weights_tag"] = tag
             if seqs and not stop():
                 stats = train(peft_model, seqs, cfg.train, runtime.tokenizer.pad_token_id, val=val,
                               progress=progress, should_stop=should_stop)

@@ -11,7 +11,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..base import Progress, no_progress
-from .lowp import _causal_lm, frozen_in_bf16
+from .lowp import causal_lm, frozen_in_bf16
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ def batch_loss(model, ids, attn, mask, weights, head: torch.Tensor | None = None
     """Weighted mean token NLL over labelled positions. Logits are computed only there: with a 262k-token
     vocabulary (Gemma 3) the full logits tensor would cost more than the rest of the model. `head`: the
     output layer's weight to use instead of the layer (a bf16 copy, see lowp.py)."""
-    lm = _causal_lm(model)
+    lm = causal_lm(model)
     hidden = lm.get_decoder()(input_ids=ids, attention_mask=attn).last_hidden_state   # (B, T, H)
     target_mask = mask[:, 1:]                      # token t is predicted from position t-1
     h = hidden[:, :-1][target_mask]                # (N, H) only the positions with loss
