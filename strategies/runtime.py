@@ -41,6 +41,7 @@ class Runtime:
     device: torch.device
     n_params: int = field(init=False)
     prefix_cache: PrefixCache = field(default_factory=PrefixCache, repr=False)
+    _grid_ids: torch.Tensor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.n_params = sum(p.numel() for p in self.model.parameters())
@@ -151,25 +152,20 @@ class Runtime:
 
     def _greedy(self, ids: torch.Tensor, mask: torch.Tensor, caps: list[int], kind: Kind,
                 past: Any = None) -> tuple[list[list[int]], list[float]]:
-        """One batched greedy generate: each row's new tokens (cut at its cap) and first-token entropy."""
-        from transformers import StoppingCriteria, StoppingCriteriaList
-        tok, width = self.tokenizer, ids.shape[1]
-        row_caps = torch.tensor(caps, device=self.device)
+        """One batched greedy decode (strategies/decode.py): each row's new tokens and first-token entropy.
+        Grid answers choose among digit and newline tokens only."""
+        from .decode import greedy
+        tok = self.tokenizer
+        allowed = self.grid_token_ids() if kind == "grid" else None
+        return greedy(self.model, ids, mask, caps, lambda t: is_complete(tok.decode(t), kind),
+                      allowed=allowed, past=past)
 
-        class _Stop(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kw):  # -> bool per row
-                new = input_ids[:, width:]
-                done = torch.tensor([is_complete(tok.decode(r), kind) for r in new], device=new.device)
-                return done | (new.shape[1] >= row_caps)
-
-        extra = {} if past is None else {"past_key_values": past}
-        out = self.model.generate(
-            input_ids=ids, attention_mask=mask, max_new_tokens=int(row_caps.max()), do_sample=False,
-            stopping_criteria=StoppingCriteriaList([_Stop()]), pad_token_id=tok.pad_token_id,
-            output_scores=True, return_dict_in_generate=True, **extra)
-        first = torch.log_softmax(out.scores[0].float(), dim=-1)
-        ent = (-(first.exp() * first).sum(-1)).tolist()
-        return [out.sequences[j, width:].tolist()[:cap] for j, cap in enumerate(caps)], ent
+    def grid_token_ids(self) -> torch.Tensor:
+        """The vocabulary entries a grid answer may use (computed once per runtime)."""
+        if self._grid_ids is None:
+            from .decode import grid_token_ids
+            self._grid_ids = grid_token_ids(self.tokenizer)
+        return self._grid_ids
 
     # -- scoring --------------------------------------------------------------------------------
     @torch.inference_mode()

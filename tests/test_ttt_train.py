@@ -43,6 +43,31 @@ def test_loss_at_labelled_positions_equals_full_logits_cross_entropy(tiny_rt):
     assert ours.item() == pytest.approx(expected.item(), rel=1e-4)
 
 
+def test_chunked_logits_give_the_same_loss_and_gradients(tiny_rt, monkeypatch):
+    """Past the logits budget the answer positions go through the output layer in checkpointed chunks."""
+    from strategies.ttt import train as train_mod
+    seqs = [seq(12, labelled=9, weight=1.0), seq(7, labelled=5, weight=3.0, start=40)]
+    ids, attn, mask, w = train_mod._collate(seqs, tiny_rt.tokenizer.pad_token_id, "cpu")
+    head = tiny_rt.model.get_output_embeddings().weight
+
+    def loss_and_grad():
+        tiny_rt.model.zero_grad()
+        loss = batch_loss(tiny_rt.model, ids, attn, mask, w)
+        loss.backward()
+        return loss.item(), head.grad.clone()
+
+    whole, g_whole = loss_and_grad()
+    monkeypatch.setattr(train_mod, "LOGITS_BUDGET", 3 * head.shape[0])   # 3 positions per chunk
+    calls = []
+    original = train_mod._nll
+    monkeypatch.setattr(train_mod, "_nll", lambda *a: calls.append(a[1].shape[0]) or original(*a))
+    chunked, g_chunked = loss_and_grad()
+    tiny_rt.model.zero_grad()
+    assert max(calls) == 3 and sum(calls) > 13   # chunks of 3, and recomputed in the backward pass
+    assert chunked == pytest.approx(whole, rel=1e-6)
+    assert torch.allclose(g_chunked, g_whole, atol=1e-6)
+
+
 def test_unlabelled_positions_do_not_change_the_loss(tiny_rt):
     from strategies.ttt.train import _collate
     a = seq(10, labelled=3)

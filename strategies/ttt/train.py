@@ -79,6 +79,38 @@ def _collate(batch: Sequence[TrainSeq], pad_id: int, device) -> tuple[torch.Tens
     return ids.to(device), attn.to(device), mask.to(device), weights.to(device)
 
 
+LOGITS_BUDGET = 2**27   # logits elements held at once (512 MB in fp32); more answer positions go in chunks
+
+
+def _nll(project: Callable[[torch.Tensor], torch.Tensor], h: torch.Tensor, targets: torch.Tensor,
+         cap: float | None) -> torch.Tensor:
+    logits = project(h).float()   # (n, V)
+    if cap:
+        logits = torch.tanh(logits / cap) * cap
+    return torch.nn.functional.cross_entropy(logits, targets, reduction="none")
+
+
+def answer_nll(project: Callable[[torch.Tensor], torch.Tensor], vocab: int, h: torch.Tensor,
+               targets: torch.Tensor, cap: float | None = None) -> torch.Tensor:
+    """Per-position NLL of `targets` from hidden states `h` (N, H) through the output layer `project`.
+
+    A big grid batch has ~1,000 answer positions; with Gemma's 262k-token vocabulary their logits alone
+    are ~1 GB in fp32, and their softmax and gradient as much again (a Ray worker was killed for memory
+    on grid TTT). Past LOGITS_BUDGET elements the positions go through in chunks, and under autograd each
+    chunk is checkpointed: its logits are recomputed in the backward pass instead of kept, for the cost
+    of one more output-layer matmul over those positions. The numbers are the same either way.
+    """
+    rows = max(1, LOGITS_BUDGET // vocab)
+    if h.shape[0] <= rows:
+        return _nll(project, h, targets, cap)
+    from torch.utils.checkpoint import checkpoint
+    parts = []
+    for a in range(0, h.shape[0], rows):
+        args = (project, h[a:a + rows], targets[a:a + rows], cap)
+        parts.append(checkpoint(_nll, *args, use_reentrant=False) if torch.is_grad_enabled() else _nll(*args))
+    return torch.cat(parts)
+
+
 def batch_loss(model, ids, attn, mask, weights, head: torch.Tensor | None = None) -> torch.Tensor:
     """Weighted mean token NLL over labelled positions. Logits are computed only there: with a 262k-token
     vocabulary (Gemma 3) the full logits tensor would cost more than the rest of the model. `head`: the
@@ -89,13 +121,12 @@ def batch_loss(model, ids, attn, mask, weights, head: torch.Tensor | None = None
     h = hidden[:, :-1][target_mask]                # (N, H) only the positions with loss
     out = lm.get_output_embeddings()
     if head is not None:
-        logits = torch.nn.functional.linear(h, head, getattr(out, "bias", None)).float()   # (N, V)
+        def project(x: torch.Tensor) -> torch.Tensor:
+            return torch.nn.functional.linear(x, head, getattr(out, "bias", None))
     else:
-        logits = out(h).float()                    # (N, V)
-    cap = getattr(lm.config, "final_logit_softcapping", None)
-    if cap:
-        logits = torch.tanh(logits / cap) * cap
-    nll = torch.nn.functional.cross_entropy(logits, ids[:, 1:][target_mask], reduction="none")
+        project = out
+    nll = answer_nll(project, lm.config.get_text_config().vocab_size, h, ids[:, 1:][target_mask],
+                     getattr(lm.config, "final_logit_softcapping", None))
     row = torch.arange(ids.shape[0], device=ids.device)[:, None].expand_as(target_mask)[target_mask]
     w = weights[row]
     return (nll * w).sum() / w.sum().clamp_min(1e-8)
