@@ -79,7 +79,7 @@ def _collate(batch: Sequence[TrainSeq], pad_id: int, device) -> tuple[torch.Tens
     return ids.to(device), attn.to(device), mask.to(device), weights.to(device)
 
 
-LOGITS_BUDGET = 2**27   # logits elements held at once (512 MB in fp32); more answer positions go in chunks
+LOGITS_BUDGET = 2**28   # logits elements held at once (1 GB in fp32: 1,024 positions of Gemma); more go in chunks
 
 
 def _nll(project: Callable[[torch.Tensor], torch.Tensor], h: torch.Tensor, targets: torch.Tensor,
@@ -94,11 +94,13 @@ def answer_nll(project: Callable[[torch.Tensor], torch.Tensor], vocab: int, h: t
                targets: torch.Tensor, cap: float | None = None) -> torch.Tensor:
     """Per-position NLL of `targets` from hidden states `h` (N, H) through the output layer `project`.
 
-    A big grid batch has ~1,000 answer positions; with Gemma's 262k-token vocabulary their logits alone
-    are ~1 GB in fp32, and their softmax and gradient as much again (a Ray worker was killed for memory
-    on grid TTT). Past LOGITS_BUDGET elements the positions go through in chunks, and under autograd each
-    chunk is checkpointed: its logits are recomputed in the backward pass instead of kept, for the cost
-    of one more output-layer matmul over those positions. The numbers are the same either way.
+    With Gemma's 262k-token vocabulary, 1,000 answer positions hold ~1 GB of fp32 logits, and their
+    softmax and gradient as much again; big ARC grids have several thousand per batch (a Ray worker was
+    killed for memory on grid TTT). Past LOGITS_BUDGET elements the positions go through in chunks, and
+    under autograd each chunk is checkpointed: its logits are recomputed in the backward pass instead of
+    kept, for one more output-layer matmul over those positions (~12% of a Gemma step, estimated from
+    FLOPs; the budget is set so that the small-grid and text batches of this project never pay it).
+    The numbers are the same either way.
     """
     rows = max(1, LOGITS_BUDGET // vocab)
     if h.shape[0] <= rows:
