@@ -95,8 +95,8 @@ def answer_nll(project: Callable[[torch.Tensor], torch.Tensor], vocab: int, h: t
     """Per-position NLL of `targets` from hidden states `h` (N, H) through the output layer `project`.
 
     With Gemma's 262k-token vocabulary, 1,000 answer positions hold ~1 GB of fp32 logits, and their
-    softmax and gradient as much again; big ARC grids have several thousand per batch (a Ray worker was
-    killed for memory on grid TTT). Past LOGITS_BUDGET elements the positions go through in chunks, and
+    softmax and gradient as much again; a batch of big ARC grids has up to 2,048 (a Ray worker was killed
+    for memory on Gemma grid TTT, and these logits are the largest transient tensors of a step). Past LOGITS_BUDGET elements the positions go through in chunks, and
     under autograd each chunk is checkpointed: its logits are recomputed in the backward pass instead of
     kept, for one more output-layer matmul over those positions (~12% of a Gemma step, estimated from
     FLOPs; the budget is set so that the small-grid and text batches of this project never pay it).
