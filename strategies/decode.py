@@ -21,9 +21,12 @@ GRID_CHARS = frozenset("0123456789\n")
 
 
 def grid_token_ids(tokenizer: Any) -> torch.Tensor:
-    """Ids of the vocabulary entries that decode to digits and newlines only (one scan of the vocabulary;
-    ~2 s for Gemma's 262k entries, so the runtime keeps the result)."""
-    texts = tokenizer.batch_decode([[i] for i in range(len(tokenizer))])
+    """Ids of the vocabulary entries that decode to digits and newlines only (one scan of the vocabulary,
+    about 1 s for Gemma's 262k entries through the Rust tokenizer, 2 s through Python's; the runtime keeps it)."""
+    rows = [[i] for i in range(len(tokenizer))]
+    backend = getattr(tokenizer, "backend_tokenizer", None)   # a fast tokenizer's Rust core
+    texts = (backend.decode_batch(rows, skip_special_tokens=False) if backend is not None
+             else tokenizer.batch_decode(rows))
     ids = [i for i, text in enumerate(texts) if text and set(text) <= GRID_CHARS]
     if not any(tokenizer.decode([i]) == "\n" for i in ids):
         raise ValueError("the tokenizer has no token for a newline; grid answers cannot be decoded with it")
