@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import shutil
 import time
 from pathlib import Path
 from typing import Sequence
@@ -28,6 +29,9 @@ class AdaptConfig(BaseModel):
     eval_every: int = Field(40, description="steps between validation-loss measurements")
     families: list[str] | None = Field(None, description="adapt families to train on (default: all of the adapt split)")
     seed: int = Field(0, description="first task seed (from ADAPT_SEEDS)")
+    init: str | None = Field(None, description="adapter folder to start from (a checkpoint of an interrupted run, "
+                                               "or an earlier stage); same rank and target modules")
+    checkpoint_every: int = Field(20, ge=1, description="steps between checkpoints of the adapter (<out>.checkpoint/)")
 
 
 def corpus(runtime, names: Sequence[str], n_tasks: int, seed0: int, max_len: int) -> list[TrainSeq]:
@@ -72,14 +76,25 @@ def adapt(runtime, cfg: AdaptConfig, out_dir: Path, progress: Progress = no_prog
     pad = runtime.tokenizer.pad_token_id
     # "default": peft saves that adapter at the folder's top level, where Runtime.load looks for it.
     # `attached` puts the runtime's base back as it was (weights, requires_grad flags), even on failure.
+    ckpt = checkpoint_dir(out_dir)
     with attached(runtime, "default", lora) as model:
+        if cfg.init:
+            _load_init(model, Path(cfg.init), cfg.rank)
         val_before = eval_loss(model, val, pad, tcfg)
         deadline = time.monotonic() + cfg.minutes * 60 * 1.25
-        stats = train(model, seqs, tcfg, pad, val=val, progress=progress, should_stop=lambda: time.monotonic() > deadline)
+
+        def saving(stage: str, info: dict) -> None:   # a killed run loses at most `checkpoint_every` steps
+            progress(stage, info)
+            if stage == "training" and info["step"] % cfg.checkpoint_every == 0 and info["step"] < info["of"]:
+                model.save_pretrained(ckpt)
+                (ckpt / "checkpoint.json").write_text(json.dumps({**info, "resume": f"--init {ckpt}"}))
+
+        stats = train(model, seqs, tcfg, pad, val=val, progress=saving, should_stop=lambda: time.monotonic() > deadline)
         val_after = eval_loss(model, val, pad, tcfg)
         out_dir.mkdir(parents=True, exist_ok=True)
         model.save_pretrained(out_dir)
     _to_bf16(out_dir / "adapter_model.safetensors")
+    shutil.rmtree(ckpt, ignore_errors=True)
     result = {
         "families": names, "n_train_tasks": len(seqs), "n_val_tasks": len(val), "steps": stats.steps,
         "tokens": stats.tokens, "wall_s": round(stats.wall_s, 1), "tokens_per_s": round(stats.tokens / stats.wall_s, 1),
@@ -88,10 +103,45 @@ def adapt(runtime, cfg: AdaptConfig, out_dir: Path, progress: Progress = no_prog
         "val_losses": [round(v, 4) for v in stats.val_losses], "train_losses": [round(v, 4) for v in stats.losses],
         "config": cfg.model_dump(), "lora_targets": LORA_TARGETS,
         "base_params": runtime.n_params, "torch_threads": torch.get_num_threads(),
+        "init": _init_record(cfg.init),
     }
     (out_dir / "training.json").write_text(json.dumps(result, indent=1))
     _plot(result, out_dir / "loss.png")
     return result
+
+
+def checkpoint_dir(out_dir: Path) -> Path:
+    """Where a run keeps its latest adapter while it trains: beside the output, never inside it (the output
+    folder is what gets committed)."""
+    return out_dir.with_name(out_dir.name + ".checkpoint")
+
+
+def _load_init(model, init: Path, rank: int) -> None:
+    """Start the attached adapter from the weights saved in `init` (rank and targets must match)."""
+    from peft import set_peft_model_state_dict
+    from safetensors.torch import load_file
+    conf, weights = init / "adapter_config.json", init / "adapter_model.safetensors"
+    if not (conf.is_file() and weights.is_file()):
+        raise ValueError(f"--init {init}: not a peft adapter folder (adapter_config.json and "
+                         f"adapter_model.safetensors expected)")
+    saved = json.loads(conf.read_text())
+    if saved.get("r") != rank or sorted(saved.get("target_modules") or []) != sorted(LORA_TARGETS):
+        raise ValueError(f"--init {init}: rank {saved.get('r')} on {saved.get('target_modules')}, "
+                         f"but this run trains rank {rank} on {LORA_TARGETS}")
+    result = set_peft_model_state_dict(model, load_file(weights))
+    missing = [k for k in getattr(result, "missing_keys", []) if "lora_" in k]
+    if missing:
+        raise ValueError(f"--init {init}: {len(missing)} LoRA weights missing, e.g. {missing[0]}")
+
+
+def _init_record(init: str | None) -> dict | None:
+    """What the run started from: the folder, and its own training record when it has one (a stage chain)."""
+    if not init:
+        return None
+    rec = Path(init) / "training.json"
+    earlier = json.loads(rec.read_text()) if rec.is_file() else None
+    keep = ("steps", "tokens", "wall_s", "val_loss_after", "init")
+    return {"from": str(init), "earlier": {k: earlier.get(k) for k in keep} if earlier else None}
 
 
 def _to_bf16(path: Path) -> None:

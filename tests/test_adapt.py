@@ -41,3 +41,44 @@ def test_adapt_refuses_held_out_families(tiny_rt, tmp_path):
     with pytest.raises(ValueError, match="held-out families never train here"):
         adapt(tiny_rt, AdaptConfig(**{**TINY, "families": ["uppercase", "digit_sum"]}), tmp_path / "a")
     assert not (tmp_path / "a").exists()
+
+
+def test_a_run_checkpoints_its_adapter_and_a_later_run_starts_from_it(tiny_rt, tmp_path):
+    """An interrupted adaptation keeps its adapter every `checkpoint_every` steps beside the output;
+    `init` starts a new run from saved weights (the checkpoint, or an earlier stage's adapter)."""
+    import torch
+    from safetensors.torch import load_file
+
+    from strategies import adapt as adapt_mod
+    seen = []
+
+    def stop_at_third_step(stage, info):
+        if stage == "training":
+            seen.append(info["step"])
+            if info["step"] == 3:
+                raise KeyboardInterrupt
+    cfg = AdaptConfig(**{**TINY, "minutes": 1.0, "checkpoint_every": 2})
+    out = tmp_path / "a"
+    with pytest.raises(KeyboardInterrupt):
+        adapt(tiny_rt, cfg, out, stop_at_third_step)
+    ckpt = adapt_mod.checkpoint_dir(out)
+    assert ckpt == tmp_path / "a.checkpoint" and not out.exists()
+    assert json.loads((ckpt / "checkpoint.json").read_text())["step"] == 2
+    saved = load_file(ckpt / "adapter_model.safetensors")
+
+    first = adapt(tiny_rt, AdaptConfig(**{**TINY, "init": str(ckpt)}), out)
+    assert first["init"]["from"] == str(ckpt) and not ckpt.exists()   # a finished run removes its checkpoint
+    # the new run started from the checkpoint's weights: its loss before training is the checkpoint's
+    fresh = adapt(tiny_rt, AdaptConfig(**TINY), tmp_path / "b")
+    assert first["val_loss_before"] < fresh["val_loss_before"]
+    assert all(torch.isfinite(w).all() for w in saved.values())
+    chained = adapt(tiny_rt, AdaptConfig(**{**TINY, "init": str(out)}), tmp_path / "c")
+    assert chained["init"]["earlier"]["steps"] == first["steps"]
+
+
+def test_init_from_a_folder_that_does_not_fit_is_refused(tiny_rt, tmp_path):
+    with pytest.raises(ValueError, match="not a peft adapter folder"):
+        adapt(tiny_rt, AdaptConfig(**{**TINY, "init": str(tmp_path)}), tmp_path / "a")
+    adapt(tiny_rt, AdaptConfig(**TINY), tmp_path / "r16")
+    with pytest.raises(ValueError, match="rank 16 .* but this run trains rank 8"):
+        adapt(tiny_rt, AdaptConfig(**{**TINY, "rank": 8, "init": str(tmp_path / "r16")}), tmp_path / "b")

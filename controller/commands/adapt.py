@@ -13,6 +13,9 @@ def add_arguments(p) -> None:
     p.add_argument("--rank", type=int, default=16)
     p.add_argument("--lr", type=float, default=5e-4)
     p.add_argument("--families", default=None, help="comma-separated adapt families (default: all)")
+    p.add_argument("--init", default=None,
+                   help="start from this adapter folder: the <out>.checkpoint/ an interrupted run leaves "
+                        "(saved every 20 steps), or an earlier stage's adapter")
 
 
 def run(args) -> int:
@@ -24,7 +27,7 @@ def run(args) -> int:
     from strategies.models import DEFAULT_MODEL, REPO
     from strategies.runtime import Runtime
 
-    cfg = AdaptConfig(minutes=args.minutes, rank=args.rank, lr=args.lr,
+    cfg = AdaptConfig(minutes=args.minutes, rank=args.rank, lr=args.lr, init=args.init,
                       families=args.families.split(",") if args.families else None)
     model = args.model or os.environ.get("TTTC_MODEL") or DEFAULT_MODEL
     runtime = Runtime.load(model, adapter=False)
@@ -41,7 +44,16 @@ def run(args) -> int:
         else:
             print(f"{stage} {info}", file=sys.stderr, flush=True)
 
-    result = adapt(runtime, cfg, out, progress)
+    try:
+        result = adapt(runtime, cfg, out, progress)
+    except KeyboardInterrupt:
+        from strategies.adapt import checkpoint_dir
+        state = checkpoint_dir(out) / "checkpoint.json"
+        if state.is_file():
+            step = json.loads(state.read_text())
+            print(f"adapt: stopped after step {step['step']} of {step['of']} was saved; continue with "
+                  f"tttc adapt --init {checkpoint_dir(out)} (and the same --out)", file=sys.stderr)
+        raise
     if bar:
         bar.close()
     print(json.dumps({k: v for k, v in result.items() if k not in ("train_losses", "val_losses")}, indent=1))
