@@ -147,9 +147,10 @@ class OutcomeLog:
                           tokens_trained=r.cost.tokens_trained, created_at=r.created_at))
         return r.query_id
 
-    def export_jsonl(self, path: str | Path) -> int:
-        """Every row as one JSON object per line (the compact form committed beside a collect)."""
-        rows = self.rows()
+    def export_jsonl(self, path: str | Path, skip_tasks: set[str] | frozenset[str] = frozenset()) -> int:
+        """Every row as one JSON object per line (the compact form committed beside a collect), except
+        the rows of tasks (by task hash) in `skip_tasks`."""
+        rows = [r for r in self.rows() if r["task_hash"] not in skip_tasks]
         with open(path, "w") as f:
             for r in rows:
                 f.write(json.dumps(r, default=str) + "\n")

@@ -54,12 +54,14 @@ class FeatureCosts:
             return {f: {"wall_s": float(w), "tokens_in": float(ti), "tokens_out": float(to), "flops": float(fl),
                         "n": int(n)} for f, w, ti, to, fl, n in s.execute(q)}
 
-    def export_jsonl(self, path: str | Path) -> int:
-        """Every recorded feature cost, one JSON object per line; returns how many."""
+    def export_jsonl(self, path: str | Path, skip_tasks: set[str] | frozenset[str] = frozenset()) -> int:
+        """Every recorded feature cost (but those of tasks in `skip_tasks`), one JSON object per line;
+        returns how many."""
         cols = ("task_hash", "model_id", "feature", "wall_s", "tokens_in", "tokens_out", "flops")
         with Session(self.engine) as s:
             records = [{c: getattr(fc, c) for c in cols} for fc in s.scalars(
-                select(FeatureCost).order_by(FeatureCost.task_hash, FeatureCost.feature))]
+                select(FeatureCost).order_by(FeatureCost.task_hash, FeatureCost.feature))
+                if fc.task_hash not in skip_tasks]
         with open(path, "w") as f:
             f.writelines(json.dumps(r) + "\n" for r in records)
         return len(records)

@@ -215,6 +215,35 @@ def test_export_and_import_outcomes_commands_carry_the_feature_costs(tmp_path, c
     assert means["demo_ppl"]["wall_s"] == 0.25 and means["demo_ppl"]["tokens_in"] == 40
 
 
+def test_export_can_leave_out_the_tasks_of_an_earlier_export(tmp_path, capsys):
+    """A resumed collect's new rows only: the tasks already committed in an earlier file are left out,
+    with their feature costs; a file that is not an export is an error naming it."""
+    import json
+
+    from controller.cli import main
+    from controller.log import OutcomeLog
+    from eval.feature_costs import FeatureCosts
+    url = f"sqlite:///{tmp_path / 'a.db'}"
+    with OutcomeLog(url) as log:
+        log.append({"task_hash": "old", "strategy": "icl", "model_id": "m", "correct": True, "features": {}})
+        FeatureCosts(log.engine).record("old", "m", {"demo_ppl": {"wall_s": 1.0}})
+    first = tmp_path / "first.jsonl"
+    assert main(["export-outcomes", "--db", url, str(first)]) == 0
+    with OutcomeLog(url) as log:
+        log.append({"task_hash": "new", "strategy": "icl", "model_id": "m", "correct": False, "features": {}})
+        FeatureCosts(log.engine).record("new", "m", {"demo_ppl": {"wall_s": 2.0}})
+    second = tmp_path / "second.jsonl"
+    assert main(["export-outcomes", "--db", url, str(second), "--skip-tasks-in", str(first)]) == 0
+    assert "1 earlier tasks left out" in capsys.readouterr().out
+    assert [json.loads(x)["task_hash"] for x in second.read_text().splitlines()] == ["new"]
+    costs = [json.loads(x) for x in (tmp_path / "second.feature-costs.jsonl").read_text().splitlines()]
+    assert [c["task_hash"] for c in costs] == ["new"]
+    bad = tmp_path / "bad.jsonl"
+    bad.write_text('{"strategy": "icl"}\n')
+    assert main(["export-outcomes", "--db", url, str(tmp_path / "x.jsonl"), "--skip-tasks-in", str(bad)]) == 1
+    assert "bad.jsonl:1: not an outcome row with a task_hash: missing key 'task_hash'" in capsys.readouterr().err
+
+
 def test_export_of_a_missing_log_is_an_error_and_creates_nothing(tmp_path, capsys):
     from controller.cli import main
     assert main(["export-outcomes", "--db", f"sqlite:///{tmp_path / 'nope.db'}", str(tmp_path / "o.jsonl")]) == 1

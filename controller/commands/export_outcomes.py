@@ -9,10 +9,13 @@ from pathlib import Path
 def add_arguments(p) -> None:
     p.add_argument("out", metavar="FILE", help="where to write the rows, e.g. eval/data/outcomes-heldout.jsonl")
     p.add_argument("--db", default=None, help="outcome-log SQLAlchemy URL (default $TTTC_DB, then sqlite:///tttc.db)")
+    p.add_argument("--skip-tasks-in", nargs="+", default=[], metavar="OLD",
+                   help="leave out the tasks (by task hash) of these earlier exports: a resumed collect's "
+                        "new rows only")
 
 
 def run(args) -> int:
-    from controller.log import OutcomeLog, check_exists
+    from controller.log import OutcomeLog, check_exists, read_jsonl
     from eval.feature_costs import FeatureCosts, costs_path
     out = Path(args.out)
     if not out.name.endswith(".jsonl"):
@@ -23,9 +26,17 @@ def run(args) -> int:
     except ValueError as e:
         print(f"tttc export-outcomes: {e}", file=sys.stderr)
         return 1
+    skip: set[str] = set()
+    for old in args.skip_tasks_in:
+        try:
+            skip |= set(read_jsonl(old, lambda d: str(d["task_hash"]), "an outcome row with a task_hash"))
+        except (OSError, ValueError) as e:
+            print(f"tttc export-outcomes: --skip-tasks-in {old}: {e}", file=sys.stderr)
+            return 1
     with OutcomeLog(args.db) as log:
-        n = log.export_jsonl(out)
+        n = log.export_jsonl(out, skip)
         side = costs_path(out)
-        k = FeatureCosts(log.engine).export_jsonl(side)
-    print(f"{n} rows -> {out}; {k} feature costs -> {side}")
+        k = FeatureCosts(log.engine).export_jsonl(side, skip)
+    left = f" ({len(skip)} earlier tasks left out)" if skip else ""
+    print(f"{n} rows -> {out}; {k} feature costs -> {side}{left}")
     return 0
