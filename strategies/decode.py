@@ -102,3 +102,44 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
             logits = model(**step, logits_to_keep=1).logits[:, -1]
             nxt = allowed[logits[:, allowed].argmax(-1)] if allowed is not None else logits.argmax(-1)
     return tokens, entropy
+
+
+def verify_drafts(model: Any, ids: torch.Tensor, mask: torch.Tensor, drafts: Sequence[Sequence[int]],
+                  allowed: torch.Tensor | None = None) -> tuple[list[bool], list[float]]:
+    """Check guessed answers in one forward pass: row j of left-padded `ids` is a prompt followed by
+    `drafts[j]`; the draft holds when greedy decoding would pick every one of its tokens (among `allowed`
+    when given). Returns, per row, whether it holds and the first answer token's entropy (whole vocabulary).
+
+    This is how several views of one text task share a single decode (Runtime.generate's `same_as`):
+    their answers usually agree, and checking an answer costs one prefill instead of a token-by-token loop.
+    """
+    positions = (mask.cumsum(-1) - 1).clamp(min=0)
+    width = ids.shape[1]
+    parts = _head(model)
+    if parts is not None:
+        hidden = parts[0](input_ids=ids, attention_mask=mask, position_ids=positions).last_hidden_state
+        head = parts[1]
+    else:   # no separate output layer: full logits at every position (small models only)
+        logits_all = model(input_ids=ids, attention_mask=mask, position_ids=positions).logits
+    if allowed is not None:
+        allowed = allowed.to(ids.device)
+    ok, entropy = [], []
+    for j, draft in enumerate(drafts):
+        d = len(draft)
+        at = torch.arange(width - d - 1, width - 1, device=ids.device)   # position t predicts token t+1
+        if parts is not None:
+            h = hidden[j, at]
+            first = head(h[:1])[0]
+            if allowed is not None:   # only the allowed rows of the output layer, as in `greedy`
+                pick = allowed[torch.nn.functional.linear(h, head.weight[allowed], None if head.bias is None
+                                                          else head.bias[allowed]).argmax(-1)]
+            else:
+                pick = head(h).argmax(-1)
+        else:
+            logits = logits_all[j, at]
+            first = logits[0]
+            pick = allowed[logits[:, allowed].argmax(-1)] if allowed is not None else logits.argmax(-1)
+        logp = torch.log_softmax(first.float(), dim=-1)
+        entropy.append(float(-(logp.exp() * logp).sum()))
+        ok.append(pick.tolist() == list(draft))
+    return ok, entropy

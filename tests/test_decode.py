@@ -102,3 +102,50 @@ def test_the_decode_benchmark_runs_and_finds_both_paths_agree(tmp_path, one_thre
     got = json.loads(out.read_text())
     assert got["answers"] == 4 and got["same"] == 4   # a random model's answers, identical on both paths
     assert [r["family"] for r in got["families"]] == ["uppercase", "initials"]
+
+
+@torch.inference_mode()
+def test_a_draft_holds_exactly_when_greedy_decoding_would_produce_it(tiny_rt):
+    from strategies.decode import verify_drafts
+    prompt = tiny_rt.encode(PROMPTS[1])
+    ids, mask = tiny_rt._batch([prompt], left=True)
+    greedy_answer = greedy(tiny_rt.model, ids, mask, [6], lambda t: False)[0][0]
+    wrong = greedy_answer[:3] + [greedy_answer[3] + 1] + greedy_answer[4:]
+    ids, mask = tiny_rt._batch([prompt + greedy_answer, prompt + wrong, tiny_rt.encode(PROMPTS[0]) + greedy_answer],
+                               left=True)
+    ok, entropy = verify_drafts(tiny_rt.model, ids, mask, [greedy_answer, wrong, greedy_answer])
+    assert ok[:2] == [True, False]
+    _, plain_entropy = greedy(tiny_rt.model, *tiny_rt._batch([prompt], left=True), [1], lambda t: False)
+    assert entropy[0] == pytest.approx(plain_entropy[0], rel=1e-4)
+
+
+@torch.inference_mode()
+def test_rows_that_should_share_an_answer_are_checked_not_decoded_and_answers_do_not_change(tiny_rt, monkeypatch):
+    """`same_as`: the leaders are decoded; a follower keeps its leader's answer only where that answer is
+    what greedy decoding gives it, and is decoded otherwise. (A random model never writes the end marker,
+    so here an answer ends after its third token.)"""
+    import strategies.runtime as runtime_mod
+    monkeypatch.setattr(runtime_mod, "is_complete", lambda text, kind: len(tiny_rt.encode(text)) >= 3)
+    prompts = [PROMPTS[0], PROMPTS[0], PROMPTS[1], PROMPTS[0], PROMPTS[2]]
+    same_as = [0, 0, 0, 0, 4]
+    plain = tiny_rt.generate(prompts, "text", 8)
+    drafted = tiny_rt.generate(prompts, "text", 8, same_as=same_as)
+    assert drafted.texts == plain.texts
+    assert drafted.first_token_entropy == pytest.approx(plain.first_token_entropy, rel=1e-4)
+    assert drafted.drafted >= 2          # the two copies of prompt 0 held; prompt 1's row was decoded if it differed
+    assert drafted.cost.tokens_out < plain.cost.tokens_out
+    with pytest.raises(ValueError, match="same_as must name"):
+        tiny_rt.generate(prompts, "text", 8, same_as=[1, 0, 0, 0, 4])
+
+
+@pytest.mark.slow
+def test_views_of_a_real_text_task_answer_the_same_with_and_without_drafts(real_rt, text_task):
+    from strategies.augment import views
+    from strategies.serialize import render
+    vs = views(text_task, 6, 0)
+    prompts = [render([(e.input, e.output) for e in v.apply(text_task).train], text_task.test[0].input,
+                      "text").prompt for v in vs]
+    plain = real_rt.generate(prompts, "text", 24)
+    drafted = real_rt.generate(prompts, "text", 24, same_as=[0] * len(prompts))
+    assert drafted.texts == plain.texts
+    assert drafted.drafted >= 1
