@@ -109,13 +109,10 @@ class Runtime:
         decoded), the other rows are not decoded but checked: their expected answer is verified in one
         forward pass and kept where greedy decoding would produce it, and decoded otherwise. Views of a
         text task that only reorder its demonstrations should agree, so they cost one decode and one
-        prefill. The answers are those of plain decoding, up to float rounding at near-ties. It does not
-        combine with the prefix cache (TTT's answers use that one instead).
+        prefill. The answers are those of plain decoding, up to float rounding at near-ties.
         """
         caps = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
         if same_as is not None and any(j != i for i, j in enumerate(same_as)):
-            if prefix_chars is not None or cache_tag is not None:
-                raise ValueError("same_as does not combine with prefix_chars/cache_tag")
             return self._generate_drafted(prompts, kind, caps, batch_size, list(same_as))
         start = time.perf_counter()
         texts, entropy = [""] * len(prompts), [0.0] * len(prompts)

@@ -136,8 +136,6 @@ def test_rows_that_should_share_an_answer_are_checked_not_decoded_and_answers_do
     assert drafted.cost.tokens_out < plain.cost.tokens_out
     with pytest.raises(ValueError, match="same_as must name"):
         tiny_rt.generate(prompts, "text", 8, same_as=[1, 0, 0, 0, 4])
-    with pytest.raises(ValueError, match="does not combine"):
-        tiny_rt.generate(prompts, "text", 8, same_as=same_as, prefix_chars=[3] * 5, cache_tag="w")
 
 
 @pytest.mark.slow
