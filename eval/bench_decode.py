@@ -8,12 +8,6 @@ through `Runtime._greedy` (strategies/decode.py: grid answers restricted to digi
 rows leaving the batch). Reported: how many answers are the same text (transformers pads finished rows
 with the pad token; those pads are ignored), and the seconds of each path, interleaved family by family
 so that both see the same machine load.
-
-With `--views N`, each task is instead answered under N views (as `icl-vote` does), once decoding every
-view and once with `same_as` (views that only reorder the demonstrations are checked against the
-identity view's answer in one forward pass, decoded only where it does not hold):
-
-  .venv/bin/python -m eval.bench_decode --model gemma3-270m --kind text --views 8 --out eval/results/drafts_gemma_text.json
 """
 from __future__ import annotations
 
@@ -52,8 +46,6 @@ def main(argv=None) -> int:
     ap.add_argument("--families", default=None, help="comma-separated families (default: every family of --kind)")
     ap.add_argument("--n", type=int, default=2, help="tasks per family, answered as one batch")
     ap.add_argument("--seed", type=int, default=777)
-    ap.add_argument("--views", type=int, default=0,
-                    help="answer each task under this many views, with and without same_as drafts")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
 
@@ -72,8 +64,6 @@ def main(argv=None) -> int:
         ap.error(f"not {args.kind} families: {bad}")
     rows, same, total, t_ref, t_ours = [], 0, 0, 0.0, 0.0
     rt.grid_token_ids()   # the one-off vocabulary scan is not part of any answer's time
-    if args.views:
-        return views_bench(rt, names, args, argv)
     for name in names:
         tasks = [make_task(name, args.seed + s) for s in range(args.n)]
         prompts = [render([(e.input, e.output) for e in t.train], t.test[0].input, t.kind).prompt for t in tasks]
@@ -98,41 +88,6 @@ def main(argv=None) -> int:
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1))
     print(json.dumps({k: v for k, v in out.items() if k != "families"}, indent=1))
-    return 0
-
-
-def views_bench(rt, names: list[str], args, argv) -> int:
-    """Per task, the views' answers decoded one by one vs checked against the identity view's answer."""
-    import torch
-
-    from strategies.augment import shared_answers, views
-    from strategies.caps import answer_cap
-    from strategies.families import make_task
-    from strategies.serialize import render
-    rows, same, total, t_plain, t_drafted, drafted = [], 0, 0, 0.0, 0.0, 0
-    for name in names:
-        for s in range(args.n):
-            task = make_task(name, args.seed + s)
-            vs = views(task, args.views, 0)
-            seen = [v.apply(task) for v in vs]
-            prompts = [render([(e.input, e.output) for e in t.train], t.test[0].input, t.kind).prompt for t in seen]
-            caps = [answer_cap(t, t.test[0].input, rt) for t in seen]
-            plain = rt.generate(prompts, task.kind, caps)
-            fast = rt.generate(prompts, task.kind, caps, same_as=shared_answers(vs))
-            match = sum(a == b for a, b in zip(plain.texts, fast.texts))
-            same, total, drafted = same + match, total + len(prompts), drafted + fast.drafted
-            t_plain, t_drafted = t_plain + plain.cost.wall_s, t_drafted + fast.cost.wall_s
-            rows.append({"task": task.name, "views": len(vs), "same": match, "drafted": fast.drafted,
-                         "plain_s": round(plain.cost.wall_s, 2), "drafted_s": round(fast.cost.wall_s, 2)})
-        print(f"{name:24s} plain {t_plain:6.1f} s  drafted {t_drafted:6.1f} s  so far", file=sys.stderr, flush=True)
-    out = {"command": " ".join(["python", "-m", "eval.bench_decode", *(argv if argv is not None else sys.argv[1:])]),
-           "model": rt.model_id, "kind": args.kind, "views": args.views, "threads": torch.get_num_threads(),
-           "same": same, "answers": total, "drafted": drafted, "plain_s": round(t_plain, 1),
-           "drafted_s": round(t_drafted, 1), "speedup": round(t_plain / t_drafted, 2) if t_drafted else None,
-           "tasks": rows}
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    Path(args.out).write_text(json.dumps(out, indent=1))
-    print(json.dumps({k: v for k, v in out.items() if k != "tasks"}, indent=1))
     return 0
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import random
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Callable
 
 from .task import MAX_GRID_SIDE, Example, Grid, Task, Value
 
@@ -215,14 +215,6 @@ def fits(task: Task) -> bool:
 def task_key(task: Task) -> str:
     """What a model sees of a task (demos and test inputs), as a string for de-duplication."""
     return json.dumps([[[e.input, e.output] for e in task.train], [e.input for e in task.test]])
-
-
-def shared_answers(vs: Sequence[View]) -> list[int]:
-    """Per view, the view whose answer it should repeat: one that only reorders the demonstrations
-    expects the same answer as the first such view (the identity view, which `views` puts first); any
-    other names itself. Runtime.generate's `same_as` then decodes each answer once and checks the rest."""
-    lead = next((k for k, v in enumerate(vs) if not v.touches_grids), None)
-    return [lead if lead is not None and not v.touches_grids else k for k, v in enumerate(vs)]
 
 
 def views(task: Task, n: int, seed: int = 0, geometric: bool = True, colours: bool = True,

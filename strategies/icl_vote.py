@@ -6,7 +6,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .augment import View, shared_answers, views
+from .augment import View, views
 from .base import Progress, Result, no_progress
 from .caps import answer_cap
 from .icl import fit_demos
@@ -42,17 +42,13 @@ class ICLVote:
 
         prompts: list[str] = []
         caps: list[int] = []
-        same_as: list[int] = []
-        shared = shared_answers(vs)
         for i in range(len(task.test)):
-            same_as += [i * len(vs) + k for k in shared]
             for t in seen:
                 query = t.test[i].input
                 demos = fit_demos(t, query, runtime, cfg.max_prompt_tokens)
                 prompts.append(render(demos, query, task.kind).prompt)
                 caps.append(answer_cap(t, query, runtime))
-        # all test inputs and views in one call; views that only reorder demos are checked, not decoded
-        gen = runtime.generate(prompts, task.kind, caps, same_as=same_as)
+        gen = runtime.generate(prompts, task.kind, caps)   # all test inputs and views in one batch
 
         progress("voting", {"views": len(vs)})
         attempts: list[list[Value]] = []

@@ -30,8 +30,6 @@ class Generation:
     first_token_entropy: list[float]   # nats, of the first generated token's distribution
     cost: Cost
     cached_tokens: int = 0             # prompt tokens whose keys/values came from the prefix cache
-    token_ids: list[list[int]] = field(default_factory=list)   # each answer's generated token ids
-    drafted: int = 0                   # answers taken from another row's answer after one checking pass
 
 
 @dataclass
@@ -97,26 +95,17 @@ class Runtime:
     @torch.inference_mode()
     def generate(self, prompts: Sequence[str], kind: Kind, max_new_tokens: Sequence[int] | int,
                  batch_size: int = 8, prefix_chars: Sequence[int] | None = None,
-                 cache_tag: Hashable | None = None, same_as: Sequence[int] | None = None) -> Generation:
+                 cache_tag: Hashable | None = None) -> Generation:
         """Greedy answers, stopping at the end-of-answer marker or at each prompt's own token cap.
 
         With `prefix_chars` (per prompt, how many leading characters stay the same across calls: the
         demonstrations) and a `cache_tag` naming the weights, a batch that fits in one call keeps its
         prefixes' key/value cache (strategies/prefix_cache.py) and a later call with the same prefixes
         prefills only the rest. The answers are the same either way.
-
-        With `same_as` (per prompt, the row whose answer it is expected to share; a row naming itself is
-        decoded), the other rows are not decoded but checked: their expected answer is verified in one
-        forward pass and kept where greedy decoding would produce it, and decoded otherwise. Views of a
-        text task that only reorder its demonstrations should agree, so they cost one decode and one
-        prefill. The answers are those of plain decoding, up to float rounding at near-ties.
         """
-        caps = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
-        if same_as is not None and any(j != i for i, j in enumerate(same_as)):
-            return self._generate_drafted(prompts, kind, caps, batch_size, list(same_as))
         start = time.perf_counter()
+        caps = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
         texts, entropy = [""] * len(prompts), [0.0] * len(prompts)
-        token_ids: list[list[int]] = [[] for _ in prompts]
         tokens_in = tokens_out = 0
         cached = 0
         split = None
@@ -141,53 +130,11 @@ class Runtime:
         for idx, ids, mask, past in batches:
             new_tokens, ent = self._greedy(ids, mask, [caps[i] for i in idx], kind, past)
             for j, i in enumerate(idx):
-                texts[i], entropy[i], token_ids[i] = self.tokenizer.decode(new_tokens[j]), ent[j], new_tokens[j]
+                texts[i], entropy[i] = self.tokenizer.decode(new_tokens[j]), ent[j]
                 tokens_in += lengths[i]
                 tokens_out += len(new_tokens[j])
         cost = Cost.inference(self.n_params, tokens_in - cached, tokens_out, time.perf_counter() - start)
-        return Generation(texts, entropy, cost, cached_tokens=cached, token_ids=token_ids)
-
-    def _generate_drafted(self, prompts: Sequence[str], kind: Kind, caps: list[int], batch_size: int,
-                          same_as: list[int]) -> Generation:
-        """`generate` with `same_as`: decode the rows that name themselves, check the others against them."""
-        from .decode import verify_drafts
-        n = len(prompts)
-        if len(same_as) != n or any(not 0 <= j < n or same_as[j] != j for j in same_as):
-            raise ValueError("same_as must name, for every prompt, a row that names itself")
-        start = time.perf_counter()
-        leaders = [i for i in range(n) if same_as[i] == i]
-        first = self.generate([prompts[i] for i in leaders], kind, [caps[i] for i in leaders], batch_size)
-        answer = {i: first.token_ids[k] for k, i in enumerate(leaders)}
-        texts = {i: first.texts[k] for k, i in enumerate(leaders)}
-        entropy = {i: first.first_token_entropy[k] for k, i in enumerate(leaders)}
-        tokens_in, tokens_out = first.cost.tokens_in, first.cost.tokens_out
-        allowed = self.grid_token_ids() if kind == "grid" else None
-        redo = []
-        for b in range(0, n, batch_size):
-            rows = [i for i in range(b, min(b + batch_size, n)) if same_as[i] != i]
-            # a draft can hold only if its leader's answer ended by its own end marker within this row's cap
-            rows_ok = [i for i in rows if answer[same_as[i]] and len(answer[same_as[i]]) <= caps[i]
-                       and is_complete(texts[same_as[i]], kind)]
-            redo += [i for i in rows if i not in rows_ok]
-            if not rows_ok:
-                continue
-            seqs = [self.encode(prompts[i]) + answer[same_as[i]] for i in rows_ok]
-            ids, mask = self._batch(seqs, left=True)
-            ok, ent = verify_drafts(self.model, ids, mask, [answer[same_as[i]] for i in rows_ok], allowed)
-            tokens_in += sum(len(s) for s in seqs)
-            for i, good, e in zip(rows_ok, ok, ent):
-                if good:
-                    answer[i], texts[i], entropy[i] = answer[same_as[i]], texts[same_as[i]], e
-                else:
-                    redo.append(i)
-        if redo:
-            rest = self.generate([prompts[i] for i in redo], kind, [caps[i] for i in redo], batch_size)
-            for k, i in enumerate(redo):
-                answer[i], texts[i], entropy[i] = rest.token_ids[k], rest.texts[k], rest.first_token_entropy[k]
-            tokens_in, tokens_out = tokens_in + rest.cost.tokens_in, tokens_out + rest.cost.tokens_out
-        cost = Cost.inference(self.n_params, tokens_in, tokens_out, time.perf_counter() - start)
-        return Generation([texts[i] for i in range(n)], [entropy[i] for i in range(n)], cost,
-                          token_ids=[answer[i] for i in range(n)], drafted=n - len(leaders) - len(redo))
+        return Generation(texts, entropy, cost, cached_tokens=cached)
 
     def _prefix_kv(self, tag: Hashable, split: Split, ids: torch.Tensor, mask: torch.Tensor) -> tuple[Any, int]:
         """The model cache of the batch's left-padded prefixes (`ids`, `mask`), from the prefix cache or

@@ -34,7 +34,7 @@ class CopyRuntime:
     def encode(self, text: str) -> list[int]:
         return list(range(len(text)))
 
-    def generate(self, prompts, kind, max_new_tokens, batch_size=8, **kw):   # same answers with or without same_as
+    def generate(self, prompts, kind, max_new_tokens, batch_size=8):
         self.calls.append(("generate", len(prompts)))
         texts = []
         for p in prompts:
@@ -166,7 +166,7 @@ def test_the_identity_icl_answer_is_kept_for_the_icl_strategy():
 
 def test_self_consistency_counts_unparsable_views_as_dissent():
     class Babble(CopyRuntime):
-        def generate(self, prompts, kind, max_new_tokens, batch_size=8, **kw):   # same answers with or without same_as
+        def generate(self, prompts, kind, max_new_tokens, batch_size=8):
             g = super().generate(prompts, kind, max_new_tokens)
             g.texts = [g.texts[0]] + ["not a grid"] * (len(prompts) - 1)
             return g

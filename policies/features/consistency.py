@@ -40,7 +40,7 @@ def icl_probe(task: Task, runtime: Any) -> Probe:
     memo = getattr(runtime, "memo", None)
     if memo is not None and "icl_probe" in memo:
         return memo["icl_probe"]
-    from strategies.augment import shared_answers, views
+    from strategies.augment import views
     from strategies.caps import answer_cap
     from strategies.voting import vote
 
@@ -52,10 +52,9 @@ def icl_probe(task: Task, runtime: Any) -> Probe:
         for ex in seen.test:
             prompts.append(render(demos, ex.input, seen.kind).prompt)
             caps.append(answer_cap(seen, ex.input, runtime))
-    n = len(task.test)
-    shared = shared_answers(vs)   # view-major rows: a reordering view repeats the identity view's answer
-    gen = runtime.generate(prompts, task.kind, caps, same_as=[shared[k] * n + i for k in range(len(vs)) for i in range(n)])
+    gen = runtime.generate(prompts, task.kind, caps)
 
+    n = len(task.test)
     parsed = [parse_answer(t, task.kind) for t in gen.texts]   # view-major: view v, test i at v*n + i
     shares = []
     for i in range(n):
