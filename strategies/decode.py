@@ -66,13 +66,24 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
     logp = torch.log_softmax(logits, dim=-1)
     entropy = (-(logp.exp() * logp).sum(-1)).tolist()
     past = out.past_key_values
-    parts = _head(model) if allowed is not None else None
     if allowed is not None:
         allowed = allowed.to(logits.device)
-        if parts:
-            weight = parts[1].weight[allowed]
-            bias = parts[1].bias[allowed] if parts[1].bias is not None else None
-    nxt = allowed[logits[:, allowed].argmax(-1)] if allowed is not None else logits.argmax(-1)
+
+    def choose(logits: torch.Tensor) -> torch.Tensor:   # (rows, vocab) -> the greedy token of each row
+        return allowed[logits[:, allowed].argmax(-1)] if allowed is not None else logits.argmax(-1)
+
+    parts = _head(model) if allowed is not None else None
+    if parts is not None:   # only the allowed rows of the output layer
+        weight = parts[1].weight[allowed]
+        bias = None if parts[1].bias is None else parts[1].bias[allowed]
+
+        def step_token(step: dict) -> torch.Tensor:
+            hidden = parts[0](**step).last_hidden_state[:, -1]
+            return allowed[torch.nn.functional.linear(hidden, weight, bias).argmax(-1)]
+    else:
+        def step_token(step: dict) -> torch.Tensor:
+            return choose(model(**step, logits_to_keep=1).logits[:, -1])
+    nxt = choose(logits)
 
     tokens: list[list[int]] = [[] for _ in range(n)]
     live = list(range(n))                 # original row of each row still in the batch
@@ -93,12 +104,6 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
             live = [live[j] for j in keep]
         mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=1)
         last_pos = last_pos + 1
-        step = dict(input_ids=nxt[:, None], attention_mask=mask, position_ids=last_pos[:, None],
-                    past_key_values=past, use_cache=True)
-        if allowed is not None and parts is not None:
-            hidden = parts[0](**step).last_hidden_state[:, -1]
-            nxt = allowed[torch.nn.functional.linear(hidden, weight, bias).argmax(-1)]
-        else:
-            logits = model(**step, logits_to_keep=1).logits[:, -1]
-            nxt = allowed[logits[:, allowed].argmax(-1)] if allowed is not None else logits.argmax(-1)
+        nxt = step_token(dict(input_ids=nxt[:, None], attention_mask=mask, position_ids=last_pos[:, None],
+                              past_key_values=past, use_cache=True))
     return tokens, entropy
