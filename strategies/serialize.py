@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass
 from typing import Callable, Sequence
 
-from .task import Grid, Kind, Value
+from .task import MAX_GRID_SIDE as MAX_SIDE, Grid, Kind, Value
 
 END = "\n\n"  # ends every answer; generation stops when it appears
 
@@ -61,7 +61,7 @@ def parse_answer(text: str, kind: Kind) -> Value | None:
     rows = body.strip("\n").split("\n")
     if not rows or not all(r.isdigit() for r in rows) or len({len(r) for r in rows}) != 1:
         return None
-    if len(rows) > 30 or len(rows[0]) > 30:
+    if len(rows) > MAX_SIDE or len(rows[0]) > MAX_SIDE:
         return None
     return [[int(c) for c in r] for r in rows]
 
@@ -72,8 +72,19 @@ def is_complete(text: str, kind: Kind) -> bool:
         return True
     if kind == "grid":
         # a grid answer is digits and newlines only; anything else means it is over
-        return any(not (ch.isdigit() or ch == "\n") for ch in text)
+        return any(not (ch.isdigit() or ch == "\n") for ch in text) or _grid_derailed(text)
     return False
+
+
+def _grid_derailed(text: str) -> bool:
+    """True when no continuation of `text` (digits and newlines, no END yet) can parse as a grid:
+    a finished row of another width than the first, a row growing past the first row's width or past
+    MAX_SIDE cells, or more than MAX_SIDE finished rows. `parse_answer` would reject every such answer,
+    so stopping its decode early changes no parsed answer; it only saves the steps (a model stuck
+    repeating one cell otherwise runs to its token cap)."""
+    *done, current = text.lstrip("\n").split("\n")
+    width = len(done[0]) if done else MAX_SIDE
+    return (len(done) > MAX_SIDE or len(current) > width or any(len(row) != width for row in done))
 
 
 PromptFn = Callable[[Sequence[tuple[Value, Value]], Value, Kind], str]

@@ -38,6 +38,31 @@ def test_completion_detection():
     assert is_complete(" HELLO\n\n", "text") and not is_complete(" HELLO", "text")
 
 
+def test_a_derailed_grid_answer_is_over():
+    assert is_complete("\n" + "7" * 31, "grid")          # a row past 30 cells
+    assert is_complete("\n12\n345", "grid")             # a row growing past the first row's width
+    assert is_complete("\n123\n45\n", "grid")          # a finished row of another width
+    assert is_complete("\n1\n" * 31, "grid")            # more than 30 rows
+    assert not is_complete("\n12\n3", "grid") and not is_complete("\n12\n34\n5", "grid")
+    assert not is_complete("\n" + "7" * 30, "grid") and not is_complete("\n" + "1\n" * 30, "grid")
+
+
+@given(grids)
+def test_a_well_formed_grid_answer_never_stops_early(grid):
+    answer = render_answer(grid, "grid")
+    body = answer[:-2]   # without END
+    assert not any(is_complete(body[:n], "grid") for n in range(len(body) + 1))
+
+
+@settings(max_examples=300)
+@given(st.text(st.sampled_from("1234\n"), max_size=40), st.text(st.sampled_from("1234\n"), max_size=40))
+def test_stopping_a_derailed_grid_answer_loses_no_parsable_answer(head, rest):
+    # the decoder stops at `head` when it is complete; whatever the model would have added, the answer
+    # that stopping throws away could not have parsed (unless it already held the end marker)
+    if is_complete(head, "grid") and "\n\n" not in head:
+        assert parse_answer(head + rest, "grid") is None
+
+
 def test_malformed_grid_answers_parse_to_none():
     assert parse_answer("\n12\n3\n\n", "grid") is None
     assert parse_answer("\nab\n\n", "grid") is None
