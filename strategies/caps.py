@@ -15,13 +15,52 @@ def _cells(value: Value) -> int:
     return len(value) * len(value[0]) if isinstance(value, list) else len(value)
 
 
-def answer_cap(task: Task, query_input: Value, runtime: Any) -> int:
-    """The largest demo answer in tokens, grown by the query/demo input size ratio for grids,
-    plus 25% and 8 tokens of slack, within [MIN_CAP, MAX_CAP].
+def _shape(grid: Value) -> tuple[int, int]:
+    return len(grid), len(grid[0])
 
-    The ratio only ever grows the estimate: many tasks have a fixed output size, and a cap that is
-    too high costs nothing once the answer ends, while one too low truncates it.
+
+def expected_shape(task: Task, query_input: Value) -> tuple[int, int] | None:
+    """The query's output shape when one rule gives every demonstration's output shape from its input's:
+    the same shape, one constant shape, the transposed shape, or the input's scaled by constant integer
+    factors (checked in that order). None when no rule fits (or for text)."""
+    if task.kind != "grid":
+        return None
+    pairs = [(_shape(ex.input), _shape(ex.output)) for ex in task.train]
+    r, c = _shape(query_input)
+    if all(i == o for i, o in pairs):
+        return r, c
+    if len({o for _, o in pairs}) == 1:
+        return pairs[0][1]
+    if all((i[1], i[0]) == o for i, o in pairs):
+        return c, r
+    (ir, ic), (orow, ocol) = pairs[0]
+    if orow % ir == 0 and ocol % ic == 0:
+        fr, fc = orow // ir, ocol // ic
+        if all(o == (i[0] * fr, i[1] * fc) for i, o in pairs):
+            return r * fr, c * fc
+    return None
+
+
+def answer_cap(task: Task, query_input: Value, runtime: Any) -> int:
+    """How many tokens one answer may take, within [MIN_CAP, MAX_CAP].
+
+    Grid tasks whose demonstrations fix the output shape (`expected_shape`): that grid's tokens plus one
+    more row and its end marker. A longer answer has the wrong shape for every rule the demonstrations
+    agree on, so it is cut there instead of running on (measured: a view repeating rows to a 25% cap was
+    the last row in its batch for a fifth of a grid follow-up's decode steps).
+
+    Otherwise: the largest demo answer in tokens, grown by the query/demo input size ratio for grids,
+    plus 25% and 8 tokens of slack. The ratio only ever grows the estimate: many tasks have a fixed
+    output size, and a cap that is too high costs nothing once the answer ends, while one too low
+    truncates it.
     """
+    shape = expected_shape(task, query_input)
+    if shape is not None:
+        rows, cols = shape[0] + 1, shape[1]
+        # a stand-in grid of that shape, digits varying so that a tokenizer which merges digits
+        # does not see an unusually compressible answer
+        grid = [[(i + j) % 10 for j in range(cols)] for i in range(rows)]
+        return int(min(MAX_CAP, max(MIN_CAP, len(runtime.encode(render_answer(grid, "grid"))))))
     longest = 0.0
     for ex in task.train:
         n = len(runtime.encode(render_answer(ex.output, task.kind)))

@@ -4,6 +4,7 @@ from pydantic import ValidationError
 
 from strategies.caps import MAX_CAP, MIN_CAP, answer_cap
 from strategies.icl_vote import ICLVote, ICLVoteConfig
+from strategies.serialize import render_answer
 from strategies.task import task_from_obj
 
 GRID_TASK = task_from_obj({
@@ -73,8 +74,10 @@ def test_answer_cap_grows_with_the_query(tiny):
 
 
 def test_answer_cap_covers_the_longest_demo_answer(tiny):
-    # 7 tokens for a 2x2 answer, +25% +8
-    assert answer_cap(GRID_TASK, [[1]], tiny) == max(MIN_CAP, 17)
+    # every demo's output has its input's shape: room for the query's shape and one more row, at least
+    # MIN_CAP (tests/test_caps.py has the rules)
+    assert answer_cap(GRID_TASK, [[1]], tiny) == MIN_CAP
+    assert answer_cap(GRID_TASK, [[1] * 9] * 9, tiny) == len(tiny.encode(render_answer([[1] * 9] * 10, "grid")))
     assert answer_cap(TEXT_TASK, "x" * 3000, tiny) < 64    # text caps do not scale with the input
 
 
