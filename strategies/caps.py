@@ -56,11 +56,11 @@ def answer_cap(task: Task, query_input: Value, runtime: Any) -> int:
     """
     shape = expected_shape(task, query_input)
     if shape is not None:
-        rows, cols = shape[0] + 1, shape[1]
-        # a stand-in grid of that shape, digits varying so that a tokenizer which merges digits
-        # does not see an unusually compressible answer
-        grid = [[(i + j) % 10 for j in range(cols)] for i in range(rows)]
-        return int(min(MAX_CAP, max(MIN_CAP, len(runtime.encode(render_answer(grid, "grid"))))))
+        # characters, not tokens: every token spells at least one character, so this fits the answer
+        # under any tokenizer (with one token per cell and newline, as both embedded models have,
+        # it is the token count, or one more where the end marker is a single token)
+        grid = [[0] * shape[1] for _ in range(shape[0] + 1)]
+        return int(min(MAX_CAP, max(MIN_CAP, len(render_answer(grid, "grid")))))
     longest = 0.0
     for ex in task.train:
         n = len(runtime.encode(render_answer(ex.output, task.kind)))

@@ -77,7 +77,7 @@ def test_answer_cap_covers_the_longest_demo_answer(tiny):
     # every demo's output has its input's shape: room for the query's shape and one more row, at least
     # MIN_CAP (tests/test_caps.py has the rules)
     assert answer_cap(GRID_TASK, [[1]], tiny) == MIN_CAP
-    assert answer_cap(GRID_TASK, [[1] * 9] * 9, tiny) == len(tiny.encode(render_answer([[1] * 9] * 10, "grid")))
+    assert answer_cap(GRID_TASK, [[1] * 9] * 9, tiny) >= len(tiny.encode(render_answer([[1] * 9] * 10, "grid")))
     assert answer_cap(TEXT_TASK, "x" * 3000, tiny) < 64    # text caps do not scale with the input
 
 
