@@ -97,6 +97,16 @@ def test_a_suite_source_labels_rows_with_suite_and_family(tmp_path):
     assert row["suite"] == "heldout" and row["task_name"] == f"{row['family']}-10000000"
 
 
+def test_families_keeps_only_their_tasks_and_an_unknown_one_is_refused(tmp_path, capsys):
+    db = f"sqlite:///{tmp_path / 'out.db'}"
+    assert main(["collect", "heldout", "--n-per-family", "2", "--families", "zero_pad,sum_pair", "--strategies", "icl",
+                 "--model", "tiny", "--db", db, "--quiet"]) == 0
+    assert sorted(r["task_name"] for r in OutcomeLog(db).rows()) == [
+        "sum_pair-10000000", "sum_pair-10000001", "zero_pad-10000000", "zero_pad-10000001"]
+    assert main(["collect", "heldout", "--families", "zero_pad,nope", "--db", db]) == 2
+    assert "--families: unknown nope" in capsys.readouterr().err
+
+
 def test_kind_keeps_only_tasks_of_that_kind(tasks_dir, tmp_path):
     db = f"sqlite:///{tmp_path / 'out.db'}"
     assert collect(tasks_dir, db, "--kind", "grid") == 0

@@ -15,7 +15,9 @@ def add_arguments(p) -> None:
     p.add_argument("--seed", type=int, default=None, help="first seed for synthetic suites (default: EVAL_SEED0)")
     p.add_argument("--kind", choices=("grid", "text"), default=None,
                    help="only tasks of this kind (e.g. text: skip grids where no strategy of a small model scores)")
-    p.add_argument("--limit", type=int, default=None, help="at most this many tasks (after --kind, in order)")
+    p.add_argument("--families", default=None,
+                   help="comma-separated family names: only their tasks (synthetic suites), e.g. time_24h,zero_pad")
+    p.add_argument("--limit", type=int, default=None, help="at most this many tasks (after --kind and --families, in order)")
     p.add_argument("--model", default=None,
                    help="embedded model name, a local HF folder, or 'tiny' (random 2-layer model, for tests "
                         "and development: plumbing in seconds, answers are noise)")
@@ -30,7 +32,7 @@ def add_arguments(p) -> None:
 
 def run(args) -> int:
     from controller.log import OutcomeLog
-    from eval.collect import collect, load_source
+    from eval.collect import collect, family_of, load_source
     from eval.executors import make_executor
     from strategies.library import registry
 
@@ -39,9 +41,20 @@ def run(args) -> int:
         reg.load_file(args.strategies_file)
     names = [s.strip() for s in args.strategies.split(",") if s.strip()] if args.strategies else reg.names()
     specs = [reg.get(n) for n in dict.fromkeys(names)]   # unknown names fail here, before any model loads
+    wanted = None
+    if args.families:
+        from strategies.families import FAMILIES
+        wanted = {f.strip() for f in args.families.split(",") if f.strip()}
+        unknown = sorted(wanted - set(FAMILIES))
+        if unknown:
+            print(f"tttc collect: --families: unknown {', '.join(unknown)}; known: {', '.join(sorted(FAMILIES))}",
+                  file=sys.stderr)
+            return 2
     sources = [load_source(src, args.n_per_family, args.seed) for src in args.sources]
     if args.kind:
         sources = [(suite, [t for t in tasks if t.kind == args.kind]) for suite, tasks in sources]
+    if wanted is not None:
+        sources = [(suite, [t for t in tasks if family_of(t.name) in wanted]) for suite, tasks in sources]
     log = OutcomeLog(args.db)
     options = {}
     if args.executor == "ray":
