@@ -20,25 +20,30 @@ def _shape(grid: Value) -> tuple[int, int]:
 
 
 def expected_shape(task: Task, query_input: Value) -> tuple[int, int] | None:
-    """The query's output shape when one rule gives every demonstration's output shape from its input's:
-    the same shape, one constant shape, the transposed shape, or the input's scaled by constant integer
-    factors (checked in that order). None when no rule fits (or for text)."""
+    """The query's output shape bound when a rule gives every demonstration's output shape from its
+    input's: the same shape, one constant shape, the transposed shape, or the input's scaled by constant
+    integer factors. Where several rules fit the demonstrations (every input and output 3x3, say) they
+    may disagree on the query, so the largest rows and columns of any that fit. None when none fits
+    (or for text)."""
     if task.kind != "grid":
         return None
     pairs = [(_shape(ex.input), _shape(ex.output)) for ex in task.train]
     r, c = _shape(query_input)
+    fits = []
     if all(i == o for i, o in pairs):
-        return r, c
+        fits.append((r, c))
     if len({o for _, o in pairs}) == 1:
-        return pairs[0][1]
+        fits.append(pairs[0][1])
     if all((i[1], i[0]) == o for i, o in pairs):
-        return c, r
+        fits.append((c, r))
     (ir, ic), (orow, ocol) = pairs[0]
     if orow % ir == 0 and ocol % ic == 0:
         fr, fc = orow // ir, ocol // ic
         if all(o == (i[0] * fr, i[1] * fc) for i, o in pairs):
-            return r * fr, c * fc
-    return None
+            fits.append((r * fr, c * fc))
+    if not fits:
+        return None
+    return max(f[0] for f in fits), max(f[1] for f in fits)
 
 
 def answer_cap(task: Task, query_input: Value, runtime: Any) -> int:

@@ -21,6 +21,8 @@ def test_expected_shape_follows_the_rule_every_demo_agrees_on():
     assert expected_shape(task([(grid(2, 3), grid(3, 3)), (grid(4, 4), grid(3, 3))]), grid(5, 6)) == (3, 3)
     assert expected_shape(task([(grid(2, 3), grid(3, 2)), (grid(4, 5), grid(5, 4))]), grid(5, 6)) == (6, 5)
     assert expected_shape(task([(grid(2, 3), grid(4, 9)), (grid(1, 1), grid(2, 3))]), grid(5, 6)) == (10, 18)
+    # square demos fit "same shape", "constant", "transposed" and "scaled by 1": the largest of their answers
+    assert expected_shape(task([(grid(3, 3), grid(3, 3)), (grid(3, 3, 2), grid(3, 3))]), grid(2, 5)) == (5, 5)
     # no single rule: the demos disagree
     assert expected_shape(task([(grid(2, 3), grid(2, 3)), (grid(4, 4), grid(1, 2))]), grid(5, 6)) is None
     assert expected_shape(task([("ab", "AB")], kind="text"), "cd") is None
