@@ -34,8 +34,10 @@ bench: $(STAMP)
 	rm -f runs/bench-router.db runs/bench-router-gemma.db && mkdir -p runs
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-text-gemma3-adapt.jsonl eval/data/outcomes-adapt-text-gemma3-adapt.jsonl \
 	    eval/data/outcomes-heldout-grid-gemma3-adapt.jsonl eval/data/outcomes-heldout-text2-gemma3-adapt.jsonl \
-	    eval/data/outcomes-adapt-text2-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma5_cascade.json \
+	    eval/data/outcomes-adapt-text2-gemma3-adapt.jsonl eval/data/outcomes-heldout-text3-gemma3-adapt.jsonl \
+	    eval/data/outcomes-adapt-text3-gemma3-adapt.jsonl eval/data/outcomes-heldout-new6-gemma3-adapt.jsonl \
+	    --db sqlite:///runs/bench-router-gemma.db
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma6_cascade.json \
 	    --estimator logreg --cascade free --escalate 0.1 --md
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \
 	    eval/data/outcomes-adapt2-smollm2-adapt.jsonl --db sqlite:///runs/bench-router.db
