@@ -32,9 +32,9 @@ def choose(P: np.ndarray, C: np.ndarray, lam: float) -> np.ndarray:
     return np.argmin(np.where(near_best, C, np.inf), axis=1)
 
 
-def switch_points(P: np.ndarray, C: np.ndarray) -> np.ndarray:
-    """Sorted lam > 0 at which some query's two strategies have equal utility: the only places
-    where a routing decision can change."""
+def switch_points(P: np.ndarray, C: np.ndarray, positive: bool = True) -> np.ndarray:
+    """Sorted lam at which some query's two strategies have equal utility: the only places where a
+    routing decision can change. Only lam > 0 unless `positive` is False."""
     k = P.shape[1]
     pts = []
     for a in range(k):
@@ -42,7 +42,7 @@ def switch_points(P: np.ndarray, C: np.ndarray) -> np.ndarray:
             dc = C[:, a] - C[:, b]
             ok = dc != 0
             lam = (P[ok, a] - P[ok, b]) / dc[ok]
-            pts.append(lam[np.isfinite(lam) & (lam > 0)])
+            pts.append(lam[np.isfinite(lam) & ((lam > 0) if positive else (lam != 0))])
     return np.unique(np.concatenate(pts)) if pts else np.zeros(0)
 
 
@@ -56,14 +56,19 @@ def routed_seconds(P: np.ndarray, C: np.ndarray, lam: float) -> float:
 
 
 def calibrate_lambda(P: np.ndarray, C: np.ndarray, budget: Budget, cheap: int = 0) -> float:
-    """The lam >= 0 whose routing of these queries comes closest to the budget (on a tie, the one
-    that spends less).
+    """The lam whose routing of these queries comes closest to the budget (on a tie, the one that
+    spends less).
 
     RouteLLM's quantile calibration, for k strategies: a query can only change route where two of
     its utility lines cross, so one lam per interval between sorted crossings is every distinct
     routing; a binary search over them lands within one query (1/n) of the target. Mean seconds never
     grows with lam; the expensive share does not either when the cheap strategy is the cheapest for
     each query, as ICL is.
+
+    lam = 0 routes each query to its most likely correct strategy. A budget above what that spends is
+    met with lam < 0, which buys the extra seconds where the dearer strategy's predicted loss is
+    smallest per second, down to always-most-expensive: like RouteLLM's threshold, the router can be
+    made to spend any budget between all-cheap and all-dear, not only up to its own argmax.
     """
     P, C = np.asarray(P, dtype=float), np.asarray(C, dtype=float)
     if budget.share is not None:
@@ -72,10 +77,18 @@ def calibrate_lambda(P: np.ndarray, C: np.ndarray, budget: Budget, cheap: int = 
     else:
         target = budget.seconds
         metric = lambda lam: routed_seconds(P, C, lam)
-    pts = switch_points(P, C)
-    # one candidate inside each interval between switch points, plus 0 and one past the last
-    beyond = pts[-1] * 2 + 1.0 if len(pts) else 1.0
-    cands = np.concatenate([[0.0], (pts[:-1] + pts[1:]) / 2, [beyond]]) if len(pts) else np.array([0.0, beyond])
+    if metric(0.0) < target:
+        pts = switch_points(P, C, positive=False)
+        pts = pts[pts < 0]
+    else:
+        pts = switch_points(P, C)
+    if len(pts):   # one candidate inside each interval between switch points, plus both ends
+        cands = np.concatenate([[min(pts[0] * 2, pts[0] - 1.0)], (pts[:-1] + pts[1:]) / 2,
+                                [max(pts[-1] * 2, pts[-1] + 1.0)]])
+    else:
+        cands = np.array([-1.0, 1.0])
+    cands = np.unique(np.concatenate([cands, [0.0]]))
+    cands = cands[cands <= 0] if metric(0.0) < target else cands[cands >= 0]
     lo, hi = 0, len(cands) - 1          # find the first candidate at or under the target
     if metric(cands[hi]) > target:
         return float(cands[hi])          # even the cheapest routing spends more than the budget

@@ -286,11 +286,35 @@ def test_lambda_calibrated_to_mean_seconds_hits_it_within_one_query():
     assert abs(routed_seconds(P, C, lam) - 15.0) <= C.max() / len(P)
 
 
-def test_an_unreachable_share_gives_the_nearest_reachable_one():
+def test_a_share_past_the_argmax_routing_is_bought_with_a_negative_lambda():
     P, C = scores(n=100)
-    P[:, 0] = 1.0                         # icl always looks right: nothing is worth routing away
+    P[:, 0] = 1.0                         # icl always looks right: at lam = 0 nothing leaves it
+    assert routed_share(P, C, 0.0, cheap=0) == 0.0
     lam = calibrate_lambda(P, C, Budget(share=0.3))
-    assert routed_share(P, C, lam, cheap=0) == 0.0
+    assert lam < 0
+    assert abs(routed_share(P, C, lam, cheap=0) - 0.3) <= 1 / len(P)
+    # the calls bought go where the dearer strategy's predicted loss per second is smallest
+    idx = choose(P, C, lam)
+    moved = idx != 0
+    loss = np.min((P[:, [0]] - P[:, 1:]) / (C[:, 1:] - C[:, [0]]), axis=1)
+    assert loss[moved].max() <= loss[~moved].min()
+
+
+@pytest.mark.parametrize("frac", [0.5, 0.9, 1.0])
+def test_a_seconds_budget_up_to_always_most_expensive_is_reached(frac):
+    P, C = scores()
+    spend0 = routed_seconds(P, C, 0.0)
+    top = C.max(axis=1).mean()            # every query on its dearest strategy
+    target = spend0 + frac * (top - spend0)
+    lam = calibrate_lambda(P, C, Budget(seconds=target))
+    assert lam <= 0
+    assert abs(routed_seconds(P, C, lam) - target) <= C.max() / len(P)
+
+
+def test_a_budget_under_the_argmax_spend_keeps_lambda_non_negative():
+    P, C = scores()
+    lam = calibrate_lambda(P, C, Budget(seconds=routed_seconds(P, C, 0.0) / 2))
+    assert lam > 0
 
 
 def test_a_budget_takes_exactly_one_target():
