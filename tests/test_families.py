@@ -129,3 +129,22 @@ def test_arc_suites_load_and_every_task_fits(name):
         grids = [g for e in (*t.train, *t.test) for g in (e.input, e.output)]
         assert all(len(g) <= MAX_ARC_SIDE and len(g[0]) <= MAX_ARC_SIDE for g in grids)
         assert prompt_tokens(t) <= TOKEN_BUDGET
+
+
+@pytest.mark.parametrize("n, expected", [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"),
+                                         (13, "13th"), (21, "21st"), (22, "22nd"), (101, "101st"), (111, "111th")])
+def test_ordinal_suffix_rule(n, expected):
+    from strategies.families.strings import ordinal
+    assert ordinal(n) == expected
+
+
+@pytest.mark.parametrize("style, expected", [("us", "$1,234.05"), ("eu", "1.234,05 EUR"), ("plain", "1234.05")])
+def test_currency_rule(style, expected):
+    from strategies.families.strings import money
+    assert money(123405, style) == expected
+
+
+def test_every_vowel_drop_task_changes_the_word_and_keeps_some_letters():
+    task = make_task("vowel_drop", 3)
+    for ex in (*task.train, *task.test):
+        assert ex.output and ex.output != ex.input and not set(ex.output) & set("aeiou")
