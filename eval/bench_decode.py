@@ -8,6 +8,10 @@ through `Runtime._greedy` (strategies/decode.py: grid answers restricted to digi
 rows leaving the batch). Reported: how many answers are the same text (transformers pads finished rows
 with the pad token; those pads are ignored), and the seconds of each path, interleaved family by family
 so that both see the same machine load.
+
+With `--draft-width W` a third path decodes the same batches with drafts checked W tokens at a time
+(strategies/speculative.py) and is compared with our plain path: identical answers, and seconds;
+`--skip-reference` leaves transformers out.
 """
 from __future__ import annotations
 
@@ -47,7 +51,12 @@ def main(argv=None) -> int:
     ap.add_argument("--n", type=int, default=2, help="tasks per family, answered as one batch")
     ap.add_argument("--seed", type=int, default=777)
     ap.add_argument("--out", required=True)
+    ap.add_argument("--draft-width", type=int, default=1,
+                    help="also decode with drafts checked this many tokens at a time (1: no drafted path)")
+    ap.add_argument("--skip-reference", action="store_true", help="do not run transformers' generate")
     args = ap.parse_args(argv)
+    if args.draft_width < 1:
+        ap.error(f"--draft-width {args.draft_width}: expected >= 1")
 
     import torch
 
@@ -62,29 +71,48 @@ def main(argv=None) -> int:
     bad = [n for n in names if known.get(n) != args.kind]
     if bad:
         ap.error(f"not {args.kind} families: {bad}")
-    rows, same, total, t_ref, t_ours = [], 0, 0, 0.0, 0.0
+    rows, same, same_d, total, t_ref, t_ours, t_draft = [], 0, 0, 0, 0.0, 0.0, 0.0
     rt.grid_token_ids()   # the one-off vocabulary scan is not part of any answer's time
+
+    def ours(width: int) -> tuple[list[str], float]:
+        rt.draft_width = width
+        start = time.perf_counter()
+        texts = [rt.tokenizer.decode(t) for t in rt._greedy(ids, mask, caps, args.kind)[0]]
+        return texts, time.perf_counter() - start
     for name in names:
         tasks = [make_task(name, args.seed + s) for s in range(args.n)]
         prompts = [render([(e.input, e.output) for e in t.train], t.test[0].input, t.kind).prompt for t in tasks]
         caps = [answer_cap(t, t.test[0].input, rt) for t in tasks]
         ids, mask = rt._batch([rt.encode(p) for p in prompts], left=True)
+        row = {"family": name, "of": len(tasks)}
         with torch.inference_mode():
-            a = time.perf_counter()
-            ref = reference(rt, ids, mask, caps, args.kind)
-            b = time.perf_counter()
-            ours = [rt.tokenizer.decode(t) for t in rt._greedy(ids, mask, caps, args.kind)[0]]
-            c = time.perf_counter()
-        match = sum(x == y for x, y in zip(ref, ours))
-        same, total, t_ref, t_ours = same + match, total + len(ref), t_ref + b - a, t_ours + c - b
-        rows.append({"family": name, "same": match, "of": len(ref), "transformers_s": round(b - a, 2),
-                     "ours_s": round(c - b, 2)})
-        print(f"{name:24s} same {match}/{len(ref)}  transformers {b - a:6.1f} s  ours {c - b:6.1f} s",
-              file=sys.stderr, flush=True)
+            plain, dt = ours(1)
+            t_ours += dt
+            row["ours_s"] = round(dt, 2)
+            if not args.skip_reference:
+                start = time.perf_counter()
+                ref = reference(rt, ids, mask, caps, args.kind)
+                dt = time.perf_counter() - start
+                match = sum(x == y for x, y in zip(ref, plain))
+                same, t_ref = same + match, t_ref + dt
+                row.update(same=match, transformers_s=round(dt, 2))
+            if args.draft_width > 1:
+                drafted, dt = ours(args.draft_width)
+                match = sum(x == y for x, y in zip(plain, drafted))
+                same_d, t_draft = same_d + match, t_draft + dt
+                row.update(same_drafted=match, drafted_s=round(dt, 2))
+        total += len(tasks)
+        rows.append(row)
+        print("  ".join(f"{k} {v}" for k, v in row.items()), file=sys.stderr, flush=True)
     out = {"command": " ".join(["python", "-m", "eval.bench_decode", *(argv if argv is not None else sys.argv[1:])]),
-           "model": rt.model_id, "kind": args.kind, "threads": torch.get_num_threads(), "same": same, "answers": total,
-           "transformers_s": round(t_ref, 1), "ours_s": round(t_ours, 1),
-           "speedup": round(t_ref / t_ours, 2) if t_ours else None, "families": rows}
+           "model": rt.model_id, "kind": args.kind, "threads": torch.get_num_threads(), "answers": total,
+           "ours_s": round(t_ours, 1)}
+    if not args.skip_reference:
+        out.update(same=same, transformers_s=round(t_ref, 1), speedup=round(t_ref / t_ours, 2) if t_ours else None)
+    if args.draft_width > 1:
+        out.update(draft_width=args.draft_width, same_drafted=same_d, drafted_s=round(t_draft, 1),
+                   drafted_speedup=round(t_ours / t_draft, 2) if t_draft else None)
+    out["families"] = rows
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1))
     print(json.dumps({k: v for k, v in out.items() if k != "families"}, indent=1))

@@ -46,12 +46,13 @@ def _head(model: Any) -> tuple[Any, torch.nn.Module] | None:
 
 def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int],
            is_done: Callable[[list[int]], bool], allowed: torch.Tensor | None = None,
-           past: Any = None) -> tuple[list[list[int]], list[float]]:
+           past: Any = None, draft_width: int = 1) -> tuple[list[list[int]], list[float]]:
     """Greedy continuations of left-padded `ids` (`mask` marks real tokens): each row's new tokens, at most
     its cap, ending where `is_done(tokens)` first holds; and each row's first-token entropy in nats.
 
     `past` is a model cache that already holds the first `past.get_seq_length()` columns (the prefix
-    cache); `allowed` restricts every choice to those token ids.
+    cache); `allowed` restricts every choice to those token ids. With `allowed` and `draft_width` > 1,
+    each step also checks drafted tokens (strategies/speculative.py): the same answers in fewer steps.
     """
     from transformers import DynamicCache
 
@@ -84,6 +85,14 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
         def step_token(step: dict) -> torch.Tensor:
             return choose(model(**step, logits_to_keep=1).logits[:, -1])
     nxt = choose(logits)
+    if parts is not None and draft_width > 1:
+        from . import speculative
+
+        def project(hidden: torch.Tensor) -> torch.Tensor:
+            return allowed[torch.nn.functional.linear(hidden, weight, bias).argmax(-1)]
+        prompts = [row[m.bool()].tolist() for row, m in zip(ids, mask)]
+        return speculative.decode(parts[0], project, past, mask, positions[:, -1], nxt.tolist(), prompts, caps,
+                                  is_done, draft_width), entropy
 
     tokens: list[list[int]] = [[] for _ in range(n)]
     live = list(range(n))                 # original row of each row still in the batch

@@ -24,6 +24,20 @@ def pick_device(device: str | None = None) -> torch.device:
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
+DRAFT_WIDTH = 4   # $TTTC_DRAFT_WIDTH; eval/RESULTS.md "Drafted grid decoding" has the measurements
+
+
+def draft_width_from_env() -> int:
+    raw = os.environ.get("TTTC_DRAFT_WIDTH", str(DRAFT_WIDTH))
+    try:
+        width = int(raw)
+    except ValueError:
+        width = 0
+    if width < 1:
+        raise ValueError(f"TTTC_DRAFT_WIDTH={raw!r}: expected a whole number >= 1 (1 turns drafting off)")
+    return width
+
+
 @dataclass
 class Generation:
     texts: list[str]
@@ -41,6 +55,8 @@ class Runtime:
     device: torch.device
     n_params: int = field(init=False)
     prefix_cache: PrefixCache = field(default_factory=PrefixCache, repr=False)
+    # grid answers: tokens fed per row and decode step, drafts included (strategies/speculative.py); 1 = plain
+    draft_width: int = field(default_factory=lambda: draft_width_from_env(), repr=False)
     _grid_ids: torch.Tensor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -158,7 +174,7 @@ class Runtime:
         tok = self.tokenizer
         allowed = self.grid_token_ids() if kind == "grid" else None
         return greedy(self.model, ids, mask, caps, lambda t: is_complete(tok.decode(t), kind),
-                      allowed=allowed, past=past)
+                      allowed=allowed, past=past, draft_width=self.draft_width)
 
     def grid_token_ids(self) -> torch.Tensor:
         """The vocabulary entries a grid answer may use (computed once per runtime)."""
