@@ -85,7 +85,7 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
         def step_token(step: dict) -> torch.Tensor:
             return choose(model(**step, logits_to_keep=1).logits[:, -1])
     nxt = choose(logits)
-    if parts is not None and draft_width > 1:
+    if parts is not None and draft_width > 1 and hasattr(past, "crop") and hasattr(past, "activate_past_recording"):
         from . import speculative
 
         def project(hidden: torch.Tensor) -> torch.Tensor:
