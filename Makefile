@@ -36,8 +36,8 @@ bench: $(STAMP)
 	    eval/data/outcomes-heldout-grid-gemma3-adapt.jsonl eval/data/outcomes-heldout-text2-gemma3-adapt.jsonl \
 	    eval/data/outcomes-adapt-text2-gemma3-adapt.jsonl eval/data/outcomes-heldout-text3-gemma3-adapt.jsonl \
 	    eval/data/outcomes-adapt-text3-gemma3-adapt.jsonl eval/data/outcomes-heldout-new6-gemma3-adapt.jsonl \
-	    --db sqlite:///runs/bench-router-gemma.db
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma6_cascade.json \
+	    eval/data/outcomes-heldout-new7-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma7_cascade.json \
 	    --estimator logreg --cascade free --escalate 0.1 --md
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \
 	    eval/data/outcomes-adapt2-smollm2-adapt.jsonl --db sqlite:///runs/bench-router.db
@@ -49,6 +49,8 @@ bench: $(STAMP)
 	$(PY) -m eval.bench_ttt --model gemma3-270m --n 3 --out eval/results/ttt_speed_gemma.json
 	$(PY) -m eval.bench_decode --model gemma3-270m --kind grid --n 2 \
 	    --families rot90,flip_v,colour_map,gravity,tile2x2,upscale2,crop_bbox,count_cells --out eval/results/decode_gemma_grid.json
+	$(PY) -m eval.bench_decode --model gemma3-270m --kind grid --n 8 --draft-width 4 --skip-reference \
+	    --families rot90,flip_v,colour_map,gravity,tile2x2,upscale2,crop_bbox,count_cells --out eval/results/drafts_gemma_grid.json
 	$(PY) -m eval.bench_executors --model smollm2 --out eval/results/executors.json
 	$(PY) -m eval.bench_agent --model smollm2 --out eval/results/agent.json
 	$(PY) -m eval.bench_icl --model smollm2 --n 30 --arc 60 --latency 20 --out eval/results/icl_after.json
