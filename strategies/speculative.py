@@ -35,24 +35,23 @@ def decode(decoder: Any, project: Callable[[torch.Tensor], torch.Tensor], past: 
     tokens: list[list[int]] = [[] for _ in range(n)]
     index = [NgramIndex(p) for p in prompts]
 
-    def emit(row: int, new: Sequence[int]) -> int:
-        """Append tokens to a row until it is done; how many were appended, or -1 if it finished."""
-        for i, t in enumerate(new):
+    def emit(row: int, new: Sequence[int]) -> bool:
+        """Append tokens to a row until it is done; whether it goes on (False: it finished)."""
+        for t in new:
             tokens[row].append(int(t))
             index[row].append(int(t))
             if len(tokens[row]) >= caps[row] or is_done(tokens[row]):
-                return -1
-        return len(new)
+                return False
+        return True
 
     pending: dict[int, list[int]] = {}    # row -> tokens emitted but not yet in the cache
     live = []
     for row in range(n):
-        if emit(row, [first[row]]) >= 0:
+        if emit(row, [first[row]]):
             live.append(row)
             pending[row] = [int(first[row])]
-    keep_idx = [j for j, row in enumerate(range(n)) if row in pending]
-    if len(keep_idx) < n:
-        past, mask, last_pos = _select(past, mask, last_pos, keep_idx)
+    if len(live) < n:
+        past, mask, last_pos = _select(past, mask, last_pos, live)
     if not live:
         return tokens
     past.activate_past_recording()
@@ -77,7 +76,7 @@ def decode(decoder: Any, project: Callable[[torch.Tensor], torch.Tensor], past: 
             m = p                                  # fed tokens that are certain: the pending ones, then
             while m < p + drafted[j] and row[m] == g[m - 1]:   # each draft equal to the greedy choice
                 m += 1
-            if emit(r, row[p:m] + [g[m - 1]]) >= 0:
+            if emit(r, row[p:m] + [g[m - 1]]):
                 survivors.append(j)
                 confirmed.append(m)
                 pending[r] = row[:m] + [g[m - 1]]  # trimmed to the uncached part below
