@@ -148,3 +148,16 @@ def test_every_vowel_drop_task_changes_the_word_and_keeps_some_letters():
     task = make_task("vowel_drop", 3)
     for ex in (*task.train, *task.test):
         assert ex.output and ex.output != ex.input and not set(ex.output) & set("aeiou")
+
+
+@pytest.mark.parametrize("word, expected", [("car", "cars"), ("city", "cities"), ("day", "days"), ("box", "boxes"),
+                                            ("church", "churches"), ("bus", "buses")])
+def test_plural_rule(word, expected):
+    from strategies.families.records import plural
+    assert plural(word) == expected
+
+
+def test_camel_rule():
+    from strategies.families.records import camel
+    assert camel(["big", "red", "car"], False) == "bigRedCar"
+    assert camel(["big", "red", "car"], True) == "BigRedCar"
