@@ -39,6 +39,10 @@ bench: $(STAMP)
 	    eval/data/outcomes-heldout-new7-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma7_cascade.json \
 	    --estimator logreg --cascade free --escalate 0.1 --md
+	# out of sample only while the shipped router has not been trained on these families (session 7's has not)
+	rm -f runs/bench-router-oos7.db
+	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos7.db
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos7.db --out eval/results/router_oos7_shipped7.json
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \
 	    eval/data/outcomes-adapt2-smollm2-adapt.jsonl --db sqlite:///runs/bench-router.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router3_cascade.json \
