@@ -16,6 +16,7 @@ import argparse
 import json
 import math
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,6 +88,41 @@ def gap_metrics(points, weak: float, strong: float) -> dict[str, float | None]:
             "cpt80": _f(cpt(points, weak, strong, 0.8))}
 
 
+@dataclass
+class Baselines:
+    """What every router on a table is measured against: per-strategy accuracy and mean seconds, the
+    strong end of APGR (the most accurate TTT strategy), the mean-seconds budgets swept from always-cheap
+    to always-strong, and the reference routers (random and oracle; the single-feature thresholds whose
+    feature the log holds, with a note for each one it does not)."""
+    acc: dict[str, float]
+    secs: dict[str, float]
+    strong: str
+    budgets: list[float]
+    reference: dict[str, Any]
+    thresholds: dict[str, Any]
+    notes: list[str]
+
+
+def baselines(table, logged: list[str]) -> Baselines:
+    from policies.baselines import Oracle, Random, Threshold
+    acc = {s: float(table.correct[:, j].mean()) for j, s in enumerate(table.strategies)}
+    secs = {s: float(table.seconds[:, j].mean()) for j, s in enumerate(table.strategies)}
+    expensive = [s for s in table.strategies if s != table.cheap]
+    ttt = [s for s in expensive if is_ttt(s)] or expensive
+    strong = max(ttt, key=lambda s: (acc[s], -secs[s]))
+    thresholds, notes = {}, []
+    for name, (feature, direction) in THRESHOLDS.items():
+        if feature in logged:
+            thresholds[name] = Threshold(feature, direction, expensive=strong)
+        else:
+            notes.append(f"{name}: feature {feature} is not in the log")
+    # budgets in mean seconds, from always-ICL's to always-strong's: with several expensive strategies
+    # a share of "expensive calls" lumps a 4 s vote with a 30 s training run, seconds do not
+    lo, hi = secs[table.cheap], secs[strong]
+    return Baselines(acc, secs, strong, [lo + f * (hi - lo) for f in SHARES],
+                     {"random": Random(expensive=[strong], seed=0), "oracle": Oracle.of(table)}, thresholds, notes)
+
+
 def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: str = "logreg",
               feature_costs: dict[str, dict] | None = None, ablate: bool = True,
               features: list[str] | None = None, cascade: list[str] | None = None,
@@ -94,7 +130,6 @@ def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: s
     """With `cascade` (feature names), the router under test is a two-stage cascade
     (policies/cascade.py) whose stage 1 reads those features and escalates `escalate` of the queries;
     the targets are then checked on it (the full router's rows stay for comparison)."""
-    from policies.baselines import Oracle, Random, Threshold
     from policies.budget import Budget
     from policies.crossval import OutOfFold, out_of_fold, task_groups
     from policies.metrics import curve, evaluate
@@ -111,15 +146,11 @@ def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: s
     params = {"estimator": estimator, "random_state": 0}
     P, C = out_of_fold(table, fam, n_splits=folds, columns=cols, **params)
 
-    acc = {s: float(table.correct[:, j].mean()) for j, s in enumerate(table.strategies)}
-    secs = {s: float(table.seconds[:, j].mean()) for j, s in enumerate(table.strategies)}
-    expensive = [s for s in table.strategies if s != table.cheap]
-    ttt = [s for s in expensive if is_ttt(s)] or expensive
-    strong = max(ttt, key=lambda s: (acc[s], -secs[s]))
+    base = baselines(table, logged)
+    acc, secs, strong, budgets = base.acc, base.secs, base.strong, base.budgets
     weak_acc, strong_acc = acc[table.cheap], acc[strong]
 
-    routers: dict[str, Any] = {"router": OutOfFold(P, table.strategies),
-                               "random": Random(expensive=[strong], seed=0), "oracle": Oracle.of(table)}
+    routers: dict[str, Any] = {"router": OutOfFold(P, table.strategies), **base.reference}
     cols1 = None
     if cascade is not None:
         from policies.cascade import CascadeOOF
@@ -127,16 +158,9 @@ def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: s
         P1, _ = out_of_fold(table, fam, n_splits=folds, columns=cols1, **params)
         routers["cascade"] = CascadeOOF(P1, P, table.strategies, escalate)
     primary = "cascade" if cascade is not None else "router"
-    notes = []
-    for name, (feature, direction) in THRESHOLDS.items():
-        if feature in logged:
-            routers[name] = Threshold(feature, direction, expensive=strong)
-        else:
-            notes.append(f"{name}: feature {feature} is not in the log")
-    # budgets in mean seconds, from always-ICL's to always-strong's: with several expensive strategies
-    # a share of "expensive calls" lumps a 4 s vote with a 30 s training run, seconds do not
+    notes = base.notes
+    routers.update(base.thresholds)
     lo, hi = secs[table.cheap], secs[strong]
-    budgets = [lo + f * (hi - lo) for f in SHARES]
     curves = {name: curve(r, table, seconds=budgets, costs=C) for name, r in routers.items()}
     by_share = {name: curve(r, table, shares=SHARES, costs=C) for name, r in routers.items()}
     overhead = featurizing_seconds(cols, feature_costs or {}, None if cols1 is None else (cols1, escalate))

@@ -25,8 +25,7 @@ def _matrix(table, names):
 
 
 def evaluate(rows: list[dict], bundle) -> dict[str, Any]:
-    from eval.bench_router import SHARES, THRESHOLDS, cost_axis, gap_metrics, is_ttt, points_json
-    from policies.baselines import Oracle, Random, Threshold
+    from eval.bench_router import baselines, cost_axis, gap_metrics, points_json
     from policies.cascade import CascadeOOF
     from policies.crossval import OutOfFold, feature_dicts
     from policies.metrics import curve
@@ -41,20 +40,14 @@ def evaluate(rows: list[dict], bundle) -> dict[str, Any]:
         raise ValueError(f"the log has no outcomes for the router's strategies {missing}")
     C = bundle.cost_model.predict_matrix(feature_dicts(table), table.strategies)   # the log's strategy order
     P = bundle.router.predict_proba(_matrix(table, bundle.feature_names))           # the bundle's order
-    acc = {s: float(table.correct[:, j].mean()) for j, s in enumerate(table.strategies)}
-    secs = {s: float(table.seconds[:, j].mean()) for j, s in enumerate(table.strategies)}
-    ttt = [s for s in table.strategies if s != table.cheap and is_ttt(s)]
-    strong = max(ttt, key=lambda s: (acc[s], -secs[s]))
-    routers: dict[str, Any] = {"router": OutOfFold(P, bundle.strategies), "random": Random(expensive=[strong], seed=0),
-                               "oracle": Oracle.of(table)}
+    base = baselines(table, table.feature_names)
+    acc, secs, strong, budgets = base.acc, base.secs, base.strong, base.budgets
+    routers: dict[str, Any] = {"router": OutOfFold(P, bundle.strategies), **base.reference}
     if bundle.stage1 is not None:
         P1 = bundle.stage1.predict_proba(_matrix(table, list(bundle.stage1.feature_names_in_)))
         routers["cascade"] = CascadeOOF(P1, P, bundle.strategies, float(bundle.cascade["rate"]))
-    for name, (feature, direction) in THRESHOLDS.items():
-        if feature in table.feature_names:
-            routers[name] = Threshold(feature, direction, expensive=strong)
+    routers.update(base.thresholds)
     lo, hi = secs[table.cheap], secs[strong]
-    budgets = [lo + f * (hi - lo) for f in SHARES]
     curves = {name: curve(r, table, seconds=budgets, costs=C) for name, r in routers.items()}
     weak_acc, strong_acc = acc[table.cheap], acc[strong]
     return {"tasks": table.n, "families": len({r.get("family") for r in rows}), "strong": strong,

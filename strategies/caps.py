@@ -50,9 +50,10 @@ def answer_cap(task: Task, query_input: Value, runtime: Any) -> int:
     """How many tokens one answer may take, within [MIN_CAP, MAX_CAP].
 
     Grid tasks whose demonstrations fix the output shape (`expected_shape`): the characters of that grid
-    with one more row and its end marker (an upper bound on its tokens). A longer answer has the wrong shape for every rule the demonstrations
-    agree on, so it is cut there instead of running on (measured: a view repeating rows to a 25% cap was
-    the last row in its batch for a fifth of a grid follow-up's decode steps).
+    with one more row and its end marker (an upper bound on its tokens). A longer answer has the wrong
+    shape for every rule the demonstrations agree on, so it is cut there instead of running on
+    (measured: a view repeating rows to a 25% cap was the last row in its batch for a fifth of a grid
+    follow-up's decode steps).
 
     Otherwise: the largest demo answer in tokens, grown by the query/demo input size ratio for grids,
     plus 25% and 8 tokens of slack. The ratio only ever grows the estimate: many tasks have a fixed

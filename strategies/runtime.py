@@ -56,7 +56,7 @@ class Runtime:
     n_params: int = field(init=False)
     prefix_cache: PrefixCache = field(default_factory=PrefixCache, repr=False)
     # grid answers: tokens fed per row and decode step, drafts included (strategies/speculative.py); 1 = plain
-    draft_width: int = field(default_factory=lambda: draft_width_from_env(), repr=False)
+    draft_width: int = field(default_factory=draft_width_from_env, repr=False)
     _grid_ids: torch.Tensor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
