@@ -12,6 +12,10 @@ so that both see the same machine load.
 With `--draft-width W` a third path decodes the same batches with drafts checked W tokens at a time
 (strategies/speculative.py) and is compared with our plain path: identical answers, and seconds;
 `--skip-reference` leaves transformers out.
+
+With `--bf16` a fourth path decodes the same batches with the weights in bf16 (what `TTTC_INFER_DTYPE=bfloat16`
+does, strategies/precision.py), drafts as `--draft-width` says, and is compared with our plain fp32 path:
+identical answers, exact-match accuracy of both (the tasks' test outputs), and seconds.
 """
 from __future__ import annotations
 
@@ -54,6 +58,7 @@ def main(argv=None) -> int:
     ap.add_argument("--draft-width", type=int, default=1,
                     help="also decode with drafts checked this many tokens at a time (1: no drafted path)")
     ap.add_argument("--skip-reference", action="store_true", help="do not run transformers' generate")
+    ap.add_argument("--bf16", action="store_true", help="also decode with the weights in bf16 and score both")
     args = ap.parse_args(argv)
     if args.draft_width < 1:
         ap.error(f"--draft-width {args.draft_width}: expected >= 1")
@@ -62,8 +67,9 @@ def main(argv=None) -> int:
 
     from strategies.caps import answer_cap
     from strategies.families import families, make_task
+    from strategies.precision import inference_precision
     from strategies.runtime import Runtime, tiny_runtime
-    from strategies.serialize import render
+    from strategies.serialize import parse_answer, render
 
     rt = tiny_runtime() if args.model == "tiny" else Runtime.load(args.model)
     names = args.families.split(",") if args.families else [f.name for f in families() if f.kind == args.kind]
@@ -72,6 +78,7 @@ def main(argv=None) -> int:
     if bad:
         ap.error(f"not {args.kind} families: {bad}")
     rows, same, same_d, total, t_ref, t_ours, t_draft = [], 0, 0, 0, 0.0, 0.0, 0.0
+    same_b, t_bf16, right, right_b = 0, 0.0, 0, 0
     rt.grid_token_ids()   # the one-off vocabulary scan is not part of any answer's time
 
     def ours(width: int) -> tuple[list[str], float]:
@@ -101,6 +108,14 @@ def main(argv=None) -> int:
                 match = sum(x == y for x, y in zip(plain, drafted))
                 same_d, t_draft = same_d + match, t_draft + dt
                 row.update(same_drafted=match, drafted_s=round(dt, 2))
+            if args.bf16:
+                with inference_precision(rt.model, torch.bfloat16):
+                    low, dt = ours(args.draft_width)
+                match = sum(x == y for x, y in zip(plain, low))
+                hits = [sum(parse_answer(x, t.kind) == t.test[0].output for x, t in zip(texts, tasks))
+                        for texts in (plain, low)]
+                same_b, t_bf16, right, right_b = same_b + match, t_bf16 + dt, right + hits[0], right_b + hits[1]
+                row.update(same_bf16=match, correct_fp32=hits[0], correct_bf16=hits[1], bf16_s=round(dt, 2))
         total += len(tasks)
         rows.append(row)
         print("  ".join(f"{k} {v}" for k, v in row.items()), file=sys.stderr, flush=True)
@@ -112,6 +127,9 @@ def main(argv=None) -> int:
     if args.draft_width > 1:
         out.update(draft_width=args.draft_width, same_drafted=same_d, drafted_s=round(t_draft, 1),
                    drafted_speedup=round(t_ours / t_draft, 2) if t_draft else None)
+    if args.bf16:
+        out.update(same_bf16=same_b, correct_fp32=right, correct_bf16=right_b, bf16_s=round(t_bf16, 1),
+                   bf16_speedup=round(t_ours / t_bf16, 2) if t_bf16 else None)
     out["families"] = rows
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(out, indent=1))

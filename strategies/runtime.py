@@ -10,6 +10,7 @@ from typing import Any, Hashable, Sequence
 import torch
 
 from .cost import Cost
+from .precision import inference_precision, infer_dtype_from_env
 from .prefix_cache import PrefixCache, Split, split_prompts
 from .serialize import is_complete
 from .task import Kind
@@ -48,7 +49,9 @@ class Generation:
 
 @dataclass
 class Runtime:
-    """A model plus its tokenizer. Generation runs in fp32 on CPU (bf16 on GPU)."""
+    """A model plus its tokenizer. Generation runs in fp32 on CPU (bf16 on GPU); `infer_dtype` bfloat16
+    (`$TTTC_INFER_DTYPE`) runs it in bf16 on CPU too: faster, answers not bit-for-bit fp32's.
+    Scoring (`token_logprobs`, the routing features) always runs in the model's own dtype."""
     model: torch.nn.Module
     tokenizer: object
     model_id: str
@@ -57,10 +60,15 @@ class Runtime:
     prefix_cache: PrefixCache = field(default_factory=PrefixCache, repr=False)
     # grid answers: tokens fed per row and decode step, drafts included (strategies/speculative.py); 1 = plain
     draft_width: int = field(default_factory=draft_width_from_env, repr=False)
+    infer_dtype: torch.dtype = field(default_factory=infer_dtype_from_env, repr=False)
     _grid_ids: torch.Tensor | None = field(default=None, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.n_params = sum(p.numel() for p in self.model.parameters())
+        first = next(self.model.parameters(), None)
+        if self.infer_dtype == torch.bfloat16 and first is not None and first.dtype == torch.float32:
+            # other answers than fp32's: their outcome rows (and routers trained on them) stay apart
+            self.model_id = f"{self.model_id}@bf16"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model.eval()
@@ -120,6 +128,13 @@ class Runtime:
         prefills only the rest. The answers are the same either way.
         """
         start = time.perf_counter()
+        if cache_tag is not None and self.infer_dtype != torch.float32:   # other weights, other keys/values
+            cache_tag = (cache_tag, str(self.infer_dtype))
+        with inference_precision(self.model, self.infer_dtype):
+            return self._generate(prompts, kind, max_new_tokens, batch_size, prefix_chars, cache_tag, start)
+
+    def _generate(self, prompts: Sequence[str], kind: Kind, max_new_tokens: Sequence[int] | int, batch_size: int,
+                  prefix_chars: Sequence[int] | None, cache_tag: Hashable | None, start: float) -> Generation:
         caps = [max_new_tokens] * len(prompts) if isinstance(max_new_tokens, int) else list(max_new_tokens)
         texts, entropy = [""] * len(prompts), [0.0] * len(prompts)
         tokens_in = tokens_out = 0

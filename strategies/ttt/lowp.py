@@ -13,10 +13,9 @@ from typing import Iterator
 
 import torch
 
+from ..precision import causal_lm, linears_in_bf16
 
-def causal_lm(model) -> torch.nn.Module:
-    """The underlying *ForCausalLM (peft wraps it)."""
-    return model.get_base_model() if hasattr(model, "get_base_model") else model
+__all__ = ["causal_lm", "frozen_in_bf16"]
 
 
 @contextmanager
@@ -24,24 +23,13 @@ def frozen_in_bf16(model: torch.nn.Module, enabled: bool = True) -> Iterator[tor
     """Swap every frozen fp32 nn.Linear weight for a bf16 copy while inside; yield the output layer's
     weight in bf16 (for the loss's logits) or None when the output layer is trained or not a plain Linear.
 
-    A weight tied to the input embedding is not swapped (an embedding lookup is not autocast, so it
-    would change the numbers); the output layer then gets a separate bf16 copy instead."""
+    A weight tied to the input embedding is not swapped (strategies/precision.py); the output layer then
+    gets a separate bf16 copy instead."""
     if not enabled:
         yield None
         return
     lm = causal_lm(model)
-    embed = lm.get_input_embeddings()
-    tied = getattr(embed, "weight", None)
-    swapped: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
-    try:
-        for module in lm.modules():
-            if type(module) is not torch.nn.Linear:   # peft's LoRA layers subclass nothing here; their
-                continue                              # base_layer is the plain Linear found on its own
-            w = module.weight
-            if w.requires_grad or w.dtype != torch.float32 or w is tied:
-                continue
-            swapped.append((w, w.data))
-            w.data = w.data.to(torch.bfloat16)
+    with linears_in_bf16(lm, keep=lambda w: w.requires_grad):
         head = lm.get_output_embeddings()
         head_w = None
         if type(head) is torch.nn.Linear and not head.weight.requires_grad:
@@ -49,6 +37,3 @@ def frozen_in_bf16(model: torch.nn.Module, enabled: bool = True) -> Iterator[tor
             if head_w.dtype == torch.float32:
                 head_w = head_w.to(torch.bfloat16)
         yield head_w
-    finally:
-        for w, original in swapped:
-            w.data = original
