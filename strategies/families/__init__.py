@@ -3,6 +3,7 @@ from . import classify, grids, text  # noqa: F401  (registration side effects)
 from . import formats  # noqa: F401,I001  (after the first ones: families added later keep the older ones' order)
 from . import strings  # noqa: F401,I001  (session 7's, last for the same reason)
 from . import records  # noqa: F401,I001  (session 7's out-of-sample check, after the router was shipped)
+from . import puzzles  # noqa: F401,I001  (session 8's out-of-sample check: other kinds of text task)
 from .registry import (ADAPT_SEEDS, EVAL_SEED0, FAMILIES, Family, families, family, get_family, make_task,
                        register, sample_tasks)
 
