@@ -67,7 +67,6 @@ def main(argv=None) -> int:
 
     from strategies.caps import answer_cap
     from strategies.families import families, make_task
-    from strategies.precision import inference_precision
     from strategies.runtime import Runtime, tiny_runtime
     from strategies.serialize import parse_answer, render
 
@@ -109,7 +108,7 @@ def main(argv=None) -> int:
                 same_d, t_draft = same_d + match, t_draft + dt
                 row.update(same_drafted=match, drafted_s=round(dt, 2))
             if args.bf16:
-                with inference_precision(rt.model, torch.bfloat16):
+                with rt.generation_precision(torch.bfloat16):
                     low, dt = ours(args.draft_width)
                 match = sum(x == y for x, y in zip(plain, low))
                 hits = [sum(parse_answer(x, t.kind) == t.test[0].output for x, t in zip(texts, tasks))

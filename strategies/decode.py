@@ -33,7 +33,7 @@ def grid_token_ids(tokenizer: Any) -> torch.Tensor:
     return torch.tensor(ids, dtype=torch.long)
 
 
-def _head(model: Any) -> tuple[Any, torch.nn.Module] | None:
+def decoder_and_head(model: Any) -> tuple[Any, torch.nn.Module] | None:
     """The model's decoder stack and output layer, when it exposes them and its logits are the output
     layer's plain product (no final soft-capping); every HF causal LM used here does."""
     try:
@@ -66,7 +66,7 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
         past = DynamicCache(config=model.config)
     done_cols = past.get_seq_length()
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    parts = _head(model)
+    parts = decoder_and_head(model)
 
     def last_logits(step: dict) -> torch.Tensor:
         """(rows, vocab) logits at each row's last position. Through the output layer on a 2-D input
@@ -75,7 +75,8 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
         if parts is None:
             return model(**step, logits_to_keep=1).logits[:, -1]
         hidden = parts[0](**step).last_hidden_state[:, -1].contiguous()
-        return parts[1](hidden)
+        head = parts[1]   # fp32 even when the body runs in bf16 (strategies/precision.py)
+        return torch.nn.functional.linear(hidden.to(head.weight.dtype), head.weight, head.bias)
 
     logits = last_logits(dict(input_ids=ids[:, done_cols:], attention_mask=mask,
                               position_ids=positions[:, done_cols:], past_key_values=past, use_cache=True)).float()
@@ -93,7 +94,7 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
 
         def step_token(step: dict) -> torch.Tensor:
             hidden = parts[0](**step).last_hidden_state[:, -1]
-            return allowed[torch.nn.functional.linear(hidden, weight, bias).argmax(-1)]
+            return allowed[torch.nn.functional.linear(hidden.to(weight.dtype), weight, bias).argmax(-1)]
     else:
         def step_token(step: dict) -> torch.Tensor:
             return choose(last_logits(step))
@@ -102,7 +103,7 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
         from . import speculative
 
         def project(hidden: torch.Tensor) -> torch.Tensor:
-            return allowed[torch.nn.functional.linear(hidden, weight, bias).argmax(-1)]
+            return allowed[torch.nn.functional.linear(hidden.to(weight.dtype), weight, bias).argmax(-1)]
         prompts = [row[m.bool()].tolist() for row, m in zip(ids, mask)]
         return speculative.decode(parts[0], project, past, mask, positions[:, -1], nxt.tolist(), prompts, caps,
                                   is_done, draft_width), entropy

@@ -59,11 +59,16 @@ def linears_in_bf16(model: torch.nn.Module,
 
 
 @contextmanager
-def inference_precision(model: torch.nn.Module, dtype: torch.dtype) -> Iterator[None]:
+def inference_precision(model: torch.nn.Module, dtype: torch.dtype, keep_head: bool = False) -> Iterator[None]:
     """Generation in `dtype`: nothing to do for float32 or a model already held in another dtype (a GPU
-    loads in bf16); for bfloat16 on an fp32 model, every fp32 parameter (embeddings and norms included,
-    as a model loaded in bf16 holds them) is swapped for a bf16 copy while inside, and the original
-    tensors are put back on exit. Buffers (rotary frequencies) stay as they are.
+    loads in bf16). For bfloat16 on an fp32 model, every fp32 parameter of the body (norms included, as a
+    model loaded in bf16 holds them) is swapped for a bf16 copy while inside, and the original tensors are
+    put back on exit. Buffers (rotary frequencies) stay as they are.
+
+    The input embedding stays fp32 and its output is cast to bf16 as it leaves (the same values a bf16
+    lookup would give, up to Gemma's scaling, applied before the cast); with `keep_head` the output layer
+    stays fp32 too, for a caller that multiplies by it itself (strategies/decode.py). Those are most of a
+    small model's weights (Gemma 3 270M: 168M of 268M, tied), so a call casts ~100M weights, not 268M.
 
     Why not autocast: it leaves the residual stream and the key/value cache in fp32 and casts them again
     for every matmul and attention call, which ate most of the gain (torch profiler: `aten::copy_` went
@@ -72,12 +77,21 @@ def inference_precision(model: torch.nn.Module, dtype: torch.dtype) -> Iterator[
     if dtype != torch.bfloat16 or not params:
         yield
         return
+    lm = causal_lm(model)
+    embed = lm.get_input_embeddings()
+    keep = {id(getattr(embed, "weight", None))}
+    if keep_head:
+        keep.add(id(getattr(lm.get_output_embeddings(), "weight", None)))
+    hook = embed.register_forward_hook(lambda module, args, out: out.to(torch.bfloat16))
     swapped: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
     try:
         for p in params:
+            if id(p) in keep:
+                continue
             swapped.append((p, p.data))
             p.data = p.data.to(torch.bfloat16)
         yield
     finally:
+        hook.remove()
         for p, original in swapped:
             p.data = original

@@ -5,7 +5,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Hashable, Sequence
+from typing import Any, ContextManager, Hashable, Sequence
 
 import torch
 
@@ -130,8 +130,14 @@ class Runtime:
         start = time.perf_counter()
         if cache_tag is not None and self.infer_dtype != torch.float32:   # other weights, other keys/values
             cache_tag = (cache_tag, str(self.infer_dtype))
-        with inference_precision(self.model, self.infer_dtype):
+        with self.generation_precision():
             return self._generate(prompts, kind, max_new_tokens, batch_size, prefix_chars, cache_tag, start)
+
+    def generation_precision(self, dtype: torch.dtype | None = None) -> ContextManager[None]:
+        """The weights as generation uses them (`dtype`, default `infer_dtype`; strategies/precision.py)."""
+        from .decode import decoder_and_head
+        keep_head = decoder_and_head(self.model) is not None   # decode.py multiplies by it in its own dtype
+        return inference_precision(self.model, self.infer_dtype if dtype is None else dtype, keep_head=keep_head)
 
     def _generate(self, prompts: Sequence[str], kind: Kind, max_new_tokens: Sequence[int] | int, batch_size: int,
                   prefix_chars: Sequence[int] | None, cache_tag: Hashable | None, start: float) -> Generation:
@@ -176,10 +182,18 @@ class Runtime:
         if past is not None:
             return past, sum(len(p) for p in split.prefixes)
         positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)   # as generate() numbers them
-        out = self.model(input_ids=ids, attention_mask=mask, position_ids=positions,
-                         past_key_values=DynamicCache(config=self.model.config), use_cache=True)
-        self.prefix_cache.put(key, out.past_key_values)
-        return out.past_key_values, 0
+        # only the key/value cache is wanted: no logits (a full prompt's are ~1 TFLOP of output layer on
+        # Gemma's 262k vocabulary for 8 views of a grid task)
+        from .decode import decoder_and_head
+        parts = decoder_and_head(self.model)
+        past = DynamicCache(config=self.model.config)
+        if parts is not None:
+            parts[0](input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=past, use_cache=True)
+        else:
+            self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=past,
+                       use_cache=True, logits_to_keep=1)
+        self.prefix_cache.put(key, past)
+        return past, 0
 
     def _greedy(self, ids: torch.Tensor, mask: torch.Tensor, caps: list[int], kind: Kind,
                 past: Any = None) -> tuple[list[list[int]], list[float]]:
@@ -202,19 +216,36 @@ class Runtime:
     @torch.inference_mode()
     def token_logprobs(self, prompts: Sequence[str], answers: Sequence[str],
                        batch_size: int = 8) -> tuple[list[list[float]], Cost]:
-        """log P(answer token | prompt, earlier answer tokens) for every answer token."""
+        """log P(answer token | prompt, earlier answer tokens) for every answer token.
+
+        The output layer runs at the answer positions only where the model allows it: at every prompt
+        position it would be most of the work on a large vocabulary (Gemma 3: 262k x 640 per token)."""
+        from .decode import decoder_and_head
         start = time.perf_counter()
         pairs = [(self.encode(p), self.encode(a)) for p, a in zip(prompts, answers)]
         out: list[list[float]] = [[] for _ in pairs]
         tokens = 0
+        parts = decoder_and_head(self.model)
         for b in range(0, len(pairs), batch_size):
             chunk = pairs[b:b + batch_size]
             ids, mask = self._batch([p + a for p, a in chunk], left=False)
-            logits = self.model(input_ids=ids, attention_mask=mask).logits.float()
-            logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:, None])[..., 0]
+            # the token at position t is predicted at t-1; answers start at len(p)
+            spans = [range(max(len(p), 1) - 1, len(p) + len(a) - 1) for p, a in chunk]
+            if parts is None:
+                logits = self.model(input_ids=ids, attention_mask=mask).logits.float()
+                logp = torch.log_softmax(logits[:, :-1], dim=-1).gather(-1, ids[:, 1:, None])[..., 0]
+                picked = [logp[j, span.start:span.stop] for j, span in enumerate(spans)]
+            else:
+                hidden = parts[0](input_ids=ids, attention_mask=mask).last_hidden_state
+                rows = torch.tensor([j for j, span in enumerate(spans) for _ in span], dtype=torch.long)
+                cols = torch.tensor([t for span in spans for t in span], dtype=torch.long)
+                head = parts[1]
+                logits = torch.nn.functional.linear(hidden[rows, cols].to(head.weight.dtype), head.weight,
+                                                    head.bias).float()
+                flat = torch.log_softmax(logits, dim=-1).gather(-1, ids[rows, cols + 1][:, None])[:, 0]
+                picked = list(flat.split([len(span) for span in spans]))
             for j, (p, a) in enumerate(chunk):
-                # the token at position t is predicted at t-1; answers start at len(p)
-                out[b + j] = logp[j, len(p) - 1:len(p) + len(a) - 1].tolist()
+                out[b + j] = picked[j].tolist()
                 tokens += len(p) + len(a)
         return out, Cost.inference(self.n_params, tokens, 0, time.perf_counter() - start)
 

@@ -19,8 +19,12 @@ def test_inside_every_parameter_is_bf16_and_afterwards_the_fp32_tensors_are_back
     model = tiny_rt.model
     before = param_fingerprint(model)
     storage = [p.data_ptr() for p in model.parameters()]
+    embed = model.get_input_embeddings().weight
     with inference_precision(model, torch.bfloat16):
-        assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
+        assert {p.dtype for p in model.parameters() if p is not embed} == {torch.bfloat16}
+        assert embed.dtype == torch.float32   # kept; its output is cast as it leaves
+        assert model.get_input_embeddings()(torch.tensor([[1, 2]])).dtype == torch.bfloat16
+    assert model.get_input_embeddings()(torch.tensor([[1, 2]])).dtype == torch.float32
     assert [p.data_ptr() for p in model.parameters()] == storage   # the very same fp32 tensors
     assert param_fingerprint(model) == before
 
@@ -73,23 +77,23 @@ def test_bf16_generation_runs_restores_the_weights_and_keeps_its_own_prefix_cach
 
 
 def test_last_position_logits_through_the_2d_output_layer_are_the_models_own(tiny_rt):
-    from strategies.decode import _head
+    from strategies.decode import decoder_and_head
     rt = tiny_rt
     ids, mask = rt._batch([rt.encode("in: a b c\nout:"), rt.encode("in: x\nout:")], left=True)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     with torch.inference_mode():
         want = rt.model(input_ids=ids, attention_mask=mask, position_ids=positions).logits[:, -1]
-        decoder, head = _head(rt.model)
+        decoder, head = decoder_and_head(rt.model)
         got = head(decoder(input_ids=ids, attention_mask=mask, position_ids=positions).last_hidden_state[:, -1])
     torch.testing.assert_close(got, want, rtol=1e-5, atol=1e-5)
 
 
 def test_a_model_with_soft_capped_logits_keeps_the_models_own_path(tiny_rt):
-    from strategies.decode import _head
+    from strategies.decode import decoder_and_head
     rt = tiny_rt
     rt.model.config.final_logit_softcapping = 30.0
     try:
-        assert _head(rt.model) is None
+        assert decoder_and_head(rt.model) is None
     finally:
         rt.model.config.final_logit_softcapping = None
 
@@ -101,3 +105,17 @@ def test_a_runtime_built_for_bf16_answers_logs_under_its_own_model_id(monkeypatc
     assert rt.infer_dtype == torch.bfloat16 and rt.model_id == "m@bf16"
     monkeypatch.setenv("TTTC_INFER_DTYPE", "float32")
     assert Runtime(tiny_rt.model, tiny_rt.tokenizer, "m", torch.device("cpu")).model_id == "m"
+
+
+def test_answer_logprobs_from_the_answer_positions_only_match_the_full_logits(tiny_rt):
+    """token_logprobs runs the output layer at the answer positions only; the numbers are the model's."""
+    rt = tiny_rt
+    prompts, answers = ["in: red\nout:", "in: a much longer prompt\nout:", "x"], [" RED\n\n", " X\n\n", " y z"]
+    got, _ = rt.token_logprobs(prompts, answers)
+    for prompt, answer, lps in zip(prompts, answers, got):
+        p, a = rt.encode(prompt), rt.encode(answer)
+        with torch.inference_mode():
+            logits = rt.model(input_ids=torch.tensor([p + a])).logits[0].float()
+        want = torch.log_softmax(logits, -1)[len(p) - 1:len(p) + len(a) - 1].gather(-1, torch.tensor(a)[:, None])[:, 0]
+        assert len(lps) == len(a)
+        torch.testing.assert_close(torch.tensor(lps), want, rtol=1e-4, atol=1e-4)
