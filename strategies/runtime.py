@@ -9,6 +9,7 @@ from typing import Any, ContextManager, Hashable, Sequence
 
 import torch
 
+from . import decode
 from .cost import Cost
 from .precision import inference_precision, infer_dtype_from_env
 from .prefix_cache import PrefixCache, Split, split_prompts
@@ -135,8 +136,7 @@ class Runtime:
 
     def generation_precision(self, dtype: torch.dtype | None = None) -> ContextManager[None]:
         """The weights as generation uses them (`dtype`, default `infer_dtype`; strategies/precision.py)."""
-        from .decode import decoder_and_head
-        keep_head = decoder_and_head(self.model) is not None   # decode.py multiplies by it in its own dtype
+        keep_head = decode.decoder_and_head(self.model) is not None   # decode.py multiplies by it in its own dtype
         return inference_precision(self.model, self.infer_dtype if dtype is None else dtype, keep_head=keep_head)
 
     def _generate(self, prompts: Sequence[str], kind: Kind, max_new_tokens: Sequence[int] | int, batch_size: int,
@@ -184,8 +184,7 @@ class Runtime:
         positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)   # as generate() numbers them
         # only the key/value cache is wanted: no logits (a full prompt's are ~1 TFLOP of output layer on
         # Gemma's 262k vocabulary for 8 views of a grid task)
-        from .decode import decoder_and_head
-        parts = decoder_and_head(self.model)
+        parts = decode.decoder_and_head(self.model)
         past = DynamicCache(config=self.model.config)
         if parts is not None:
             parts[0](input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=past, use_cache=True)
@@ -220,12 +219,11 @@ class Runtime:
 
         The output layer runs at the answer positions only where the model allows it: at every prompt
         position it would be most of the work on a large vocabulary (Gemma 3: 262k x 640 per token)."""
-        from .decode import decoder_and_head
         start = time.perf_counter()
         pairs = [(self.encode(p), self.encode(a)) for p, a in zip(prompts, answers)]
         out: list[list[float]] = [[] for _ in pairs]
         tokens = 0
-        parts = decoder_and_head(self.model)
+        parts = decode.decoder_and_head(self.model)
         for b in range(0, len(pairs), batch_size):
             chunk = pairs[b:b + batch_size]
             ids, mask = self._batch([p + a for p, a in chunk], left=False)
