@@ -12,7 +12,9 @@ would change the embeddings; autocast casts it per call instead where it serves 
 """
 from __future__ import annotations
 
+import hashlib
 import os
+import weakref
 from contextlib import contextmanager
 from typing import Callable, Iterator
 
@@ -58,17 +60,50 @@ def linears_in_bf16(model: torch.nn.Module,
             w.data = original
 
 
-@contextmanager
-def inference_precision(model: torch.nn.Module, dtype: torch.dtype, keep_head: bool = False) -> Iterator[None]:
-    """Generation in `dtype`: nothing to do for float32 or a model already held in another dtype (a GPU
-    loads in bf16). For bfloat16 on an fp32 model, every fp32 parameter of the body (norms included, as a
-    model loaded in bf16 holds them) is swapped for a bf16 copy while inside, and the original tensors are
-    put back on exit. Buffers (rotary frequencies) stay as they are.
+def _fingerprint(t: torch.Tensor) -> tuple:
+    """Where a tensor lives and a hash of ~4k evenly spaced elements of it: changes when the tensor is
+    replaced or rewritten densely (a LoRA update folded in or taken out touches every element)."""
+    flat = t.detach().reshape(-1)
+    sample = flat[::max(1, flat.numel() // 4096)].contiguous()
+    digest = hashlib.blake2b(sample.view(torch.uint8).numpy().tobytes(), digest_size=16).hexdigest()
+    return t.data_ptr(), tuple(t.shape), t.stride(), str(t.dtype), digest
 
-    The input embedding stays fp32 and its output is cast to bf16 as it leaves (the same values a bf16
-    lookup would give, up to Gemma's scaling, applied before the cast); with `keep_head` the output layer
-    stays fp32 too, for a caller that multiplies by it itself (strategies/decode.py). Those are most of a
-    small model's weights (Gemma 3 270M: 168M of 268M, tied), so a call casts ~100M weights, not 268M.
+
+class Bf16Copies:
+    """bf16 copies of fp32 parameters kept between generate calls, made again when a parameter changed.
+
+    Casting all of Gemma 3 270M costs 0.5-0.9 s on one core, as much as a short answer; most weights
+    (the 168M-weight embedding, the norms, every weight between two adapters) do not change from call
+    to call. Costs half the model's size in memory while bf16 generation is on. A change is noticed by
+    `_fingerprint`, which samples elements: an in-place edit of a few elements only would go unnoticed
+    (nothing in this project edits weights that way; adapters are folded in densely)."""
+
+    def __init__(self) -> None:
+        # id(param) -> (weak reference to it, fingerprint, bf16 copy); the entry goes when the parameter does
+        # (not a WeakKeyDictionary: it compares keys with ==, which a tensor answers element by element)
+        self._copies: dict[int, tuple[weakref.ref, tuple, torch.Tensor]] = {}
+
+    def get(self, param: torch.nn.Parameter) -> torch.Tensor:
+        mark = _fingerprint(param.data)
+        key = id(param)
+        entry = self._copies.get(key)
+        if entry is None or entry[0]() is not param or entry[1] != mark:
+            ref = weakref.ref(param, lambda _, key=key, copies=self._copies: copies.pop(key, None))
+            entry = (ref, mark, param.data.to(torch.bfloat16))
+            self._copies[key] = entry
+        return entry[2]
+
+    def clear(self) -> None:
+        self._copies.clear()
+
+
+@contextmanager
+def inference_precision(model: torch.nn.Module, dtype: torch.dtype, copies: Bf16Copies | None = None) -> Iterator[None]:
+    """Generation in `dtype`: nothing to do for float32 or a model already held in another dtype (a GPU
+    loads in bf16). For bfloat16 on an fp32 model, every fp32 parameter (embeddings and norms included, as
+    a model loaded in bf16 holds them) is swapped for a bf16 copy while inside (from `copies` when given,
+    so unchanged weights are not cast again), and the original tensors are put back on exit. Buffers
+    (rotary frequencies) stay as they are.
 
     Why not autocast: it leaves the residual stream and the key/value cache in fp32 and casts them again
     for every matmul and attention call, which ate most of the gain (torch profiler: `aten::copy_` went
@@ -77,21 +112,13 @@ def inference_precision(model: torch.nn.Module, dtype: torch.dtype, keep_head: b
     if dtype != torch.bfloat16 or not params:
         yield
         return
-    lm = causal_lm(model)
-    embed = lm.get_input_embeddings()
-    keep = {id(getattr(embed, "weight", None))}
-    if keep_head:
-        keep.add(id(getattr(lm.get_output_embeddings(), "weight", None)))
-    hook = embed.register_forward_hook(lambda module, args, out: out.to(torch.bfloat16))
     swapped: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
     try:
         for p in params:
-            if id(p) in keep:
-                continue
+            low = copies.get(p) if copies is not None else p.data.to(torch.bfloat16)
             swapped.append((p, p.data))
-            p.data = p.data.to(torch.bfloat16)
+            p.data = low
         yield
     finally:
-        hook.remove()
         for p, original in swapped:
             p.data = original

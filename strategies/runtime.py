@@ -11,7 +11,7 @@ import torch
 
 from . import decode
 from .cost import Cost
-from .precision import inference_precision, infer_dtype_from_env
+from .precision import Bf16Copies, inference_precision, infer_dtype_from_env
 from .prefix_cache import PrefixCache, Split, split_prompts
 from .serialize import is_complete
 from .task import Kind
@@ -63,6 +63,7 @@ class Runtime:
     draft_width: int = field(default_factory=draft_width_from_env, repr=False)
     infer_dtype: torch.dtype = field(default_factory=infer_dtype_from_env, repr=False)
     _grid_ids: torch.Tensor | None = field(default=None, init=False, repr=False)
+    _bf16_copies: Bf16Copies = field(default_factory=Bf16Copies, init=False, repr=False)
 
     def __post_init__(self) -> None:
         self.n_params = sum(p.numel() for p in self.model.parameters())
@@ -136,8 +137,7 @@ class Runtime:
 
     def generation_precision(self, dtype: torch.dtype | None = None) -> ContextManager[None]:
         """The weights as generation uses them (`dtype`, default `infer_dtype`; strategies/precision.py)."""
-        keep_head = decode.decoder_and_head(self.model) is not None   # decode.py multiplies by it in its own dtype
-        return inference_precision(self.model, self.infer_dtype if dtype is None else dtype, keep_head=keep_head)
+        return inference_precision(self.model, self.infer_dtype if dtype is None else dtype, self._bf16_copies)
 
     def _generate(self, prompts: Sequence[str], kind: Kind, max_new_tokens: Sequence[int] | int, batch_size: int,
                   prefix_chars: Sequence[int] | None, cache_tag: Hashable | None, start: float) -> Generation:

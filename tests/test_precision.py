@@ -19,12 +19,8 @@ def test_inside_every_parameter_is_bf16_and_afterwards_the_fp32_tensors_are_back
     model = tiny_rt.model
     before = param_fingerprint(model)
     storage = [p.data_ptr() for p in model.parameters()]
-    embed = model.get_input_embeddings().weight
     with inference_precision(model, torch.bfloat16):
-        assert {p.dtype for p in model.parameters() if p is not embed} == {torch.bfloat16}
-        assert embed.dtype == torch.float32   # kept; its output is cast as it leaves
-        assert model.get_input_embeddings()(torch.tensor([[1, 2]])).dtype == torch.bfloat16
-    assert model.get_input_embeddings()(torch.tensor([[1, 2]])).dtype == torch.float32
+        assert {p.dtype for p in model.parameters()} == {torch.bfloat16}
     assert [p.data_ptr() for p in model.parameters()] == storage   # the very same fp32 tensors
     assert param_fingerprint(model) == before
 
@@ -119,3 +115,44 @@ def test_answer_logprobs_from_the_answer_positions_only_match_the_full_logits(ti
         want = torch.log_softmax(logits, -1)[len(p) - 1:len(p) + len(a) - 1].gather(-1, torch.tensor(a)[:, None])[:, 0]
         assert len(lps) == len(a)
         torch.testing.assert_close(torch.tensor(lps), want, rtol=1e-4, atol=1e-4)
+
+
+def test_bf16_copies_are_reused_while_a_weight_is_unchanged_and_made_again_when_it_changes(tiny_rt):
+    from strategies.precision import Bf16Copies
+    copies = Bf16Copies()
+    w = next(tiny_rt.model.parameters())
+    first = copies.get(w)
+    assert first.dtype == torch.bfloat16 and copies.get(w) is first
+    saved = w.data.clone()
+    try:
+        with torch.no_grad():
+            w.data += 0.25 * torch.randn_like(w)   # as peft merges: in place through .data, every element
+        again = copies.get(w)
+        assert again is not first
+        torch.testing.assert_close(again, w.data.to(torch.bfloat16), rtol=0, atol=0)
+    finally:
+        w.data.copy_(saved)
+    assert torch.equal(copies.get(w), saved.to(torch.bfloat16))
+
+
+def test_generation_reuses_the_copies_and_a_folded_change_is_seen(tiny_rt):
+    """Two bf16 answers with the same weights cast once; a weight rewritten in place between them is recast."""
+    rt = tiny_rt
+    prompts = ["in: a b\nout:", "in: c\nout:"]
+    rt.infer_dtype = torch.bfloat16
+    try:
+        one = rt.generate(prompts, "text", 4).texts
+        first = {id(p): rt._bf16_copies.get(p) for p in rt.model.parameters()}
+        assert rt.generate(prompts, "text", 4).texts == one
+        assert all(rt._bf16_copies.get(p) is first[id(p)] for p in rt.model.parameters())
+        head = rt.model.get_output_embeddings().weight
+        saved = head.data.clone()
+        try:
+            head.data.mul_(-1.0)   # every logit flips: a stale copy would answer as before
+            flipped = rt.generate(prompts, "text", 4).texts
+            assert rt._bf16_copies.get(head) is not first[id(head)]
+        finally:
+            head.data.copy_(saved)
+        assert flipped != one
+    finally:
+        rt.infer_dtype = torch.float32
