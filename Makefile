@@ -43,6 +43,11 @@ bench: $(STAMP)
 	rm -f runs/bench-router-oos7.db
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos7.db
 	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos7.db --out eval/results/router_oos7_shipped7.json
+	rm -f runs/bench-router-oos8.db
+	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos8-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos8.db
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos8.db --out eval/results/router_oos8_shipped7.json
+	$(PY) -m eval.compare_outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl \
+	    eval/data/bf16-heldout-oos7-gemma3-adapt.jsonl --out eval/results/bf16_vs_fp32_oos7.json
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \
 	    eval/data/outcomes-adapt2-smollm2-adapt.jsonl --db sqlite:///runs/bench-router.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router3_cascade.json \
@@ -55,6 +60,10 @@ bench: $(STAMP)
 	    --families rot90,flip_v,colour_map,gravity,tile2x2,upscale2,crop_bbox,count_cells --out eval/results/decode_gemma_grid.json
 	$(PY) -m eval.bench_decode --model gemma3-270m --kind grid --n 8 --draft-width 4 --skip-reference \
 	    --families rot90,flip_v,colour_map,gravity,tile2x2,upscale2,crop_bbox,count_cells --out eval/results/drafts_gemma_grid.json
+	$(PY) -m eval.bench_decode --model gemma3-270m --kind grid --n 8 --draft-width 4 --skip-reference --bf16 \
+	    --families rot90,flip_v,colour_map,gravity,tile2x2,upscale2,crop_bbox,count_cells --out eval/results/bf16_decode_gemma_grid.json
+	$(PY) -m eval.bench_decode --model gemma3-270m --kind text --n 4 --bf16 --out eval/results/bf16_decode_gemma_text.json
+	$(PY) -m eval.bench_likelihood --text 6 --grid 4 --out eval/results/likelihood_gemma.json
 	$(PY) -m eval.bench_executors --model smollm2 --out eval/results/executors.json
 	$(PY) -m eval.bench_agent --model smollm2 --out eval/results/agent.json
 	$(PY) -m eval.bench_icl --model smollm2 --n 30 --arc 60 --latency 20 --out eval/results/icl_after.json
