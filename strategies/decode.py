@@ -75,7 +75,7 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
         if parts is None:
             return model(**step, logits_to_keep=1).logits[:, -1]
         hidden = parts[0](**step).last_hidden_state[:, -1].contiguous()
-        head = parts[1]   # fp32 even when the body runs in bf16 (strategies/precision.py)
+        head = parts[1]   # the hidden state meets the head in the head's dtype (strategies/precision.py)
         return torch.nn.functional.linear(hidden.to(head.weight.dtype), head.weight, head.bias)
 
     logits = last_logits(dict(input_ids=ids[:, done_cols:], attention_mask=mask,

@@ -1,7 +1,7 @@
-"""Run a model's linear layers in bf16 for a while, then put the exact fp32 tensors back.
+"""Hold a model's weights in bf16 for a while, then put the exact fp32 tensors back.
 
-Two users: LoRA training (strategies/ttt/lowp.py: the frozen weights, cast once instead of on every
-autocast matmul) and, when asked for with `$TTTC_INFER_DTYPE=bfloat16`, generation on CPU. This CPU's
+Two users: LoRA training (strategies/ttt/lowp.py: the frozen linear weights, cast once instead of on every
+autocast matmul) and, when asked for with `$TTTC_INFER_DTYPE=bfloat16`, generation on CPU (every weight). This CPU's
 bf16 matmuls (AVX512-BF16) run 2-2.4x the fp32 rate on a decode step's shapes, but the answers are no
 longer bit-for-bit those of fp32 decoding, so fp32 stays the default; eval/RESULTS.md has both measured.
 
@@ -92,9 +92,6 @@ class Bf16Copies:
             entry = (ref, mark, param.data.to(torch.bfloat16))
             self._copies[key] = entry
         return entry[2]
-
-    def clear(self) -> None:
-        self._copies.clear()
 
 
 @contextmanager

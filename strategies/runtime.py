@@ -235,8 +235,8 @@ class Runtime:
                 picked = [logp[j, span.start:span.stop] for j, span in enumerate(spans)]
             else:
                 hidden = parts[0](input_ids=ids, attention_mask=mask).last_hidden_state
-                rows = torch.tensor([j for j, span in enumerate(spans) for _ in span], dtype=torch.long)
-                cols = torch.tensor([t for span in spans for t in span], dtype=torch.long)
+                rows = torch.tensor([j for j, span in enumerate(spans) for _ in span], dtype=torch.long, device=ids.device)
+                cols = torch.tensor([t for span in spans for t in span], dtype=torch.long, device=ids.device)
                 head = parts[1]
                 logits = torch.nn.functional.linear(hidden[rows, cols].to(head.weight.dtype), head.weight,
                                                     head.bias).float()
