@@ -39,13 +39,20 @@ bench: $(STAMP)
 	    eval/data/outcomes-heldout-new7-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma7_cascade.json \
 	    --estimator logreg --cascade free --escalate 0.1 --md
-	# out of sample only while the shipped router has not been trained on these families (session 7's has not)
+	# the shipped router's log since session 8: the same plus both out-of-sample batches
+	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl \
+	    eval/data/outcomes-heldout-oos8-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma8_cascade.json \
+	    --estimator logreg --cascade free --escalate 0.1 --md
+	# out of sample for session 7's router (trained on neither batch; taken from git, commit abb0199); the router
+	# shipped since session 8 has seen both
+	rm -rf runs/router7 && mkdir -p runs/router7 && git archive abb0199 policies/shipped | tar -x -C runs/router7
 	rm -f runs/bench-router-oos7.db
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos7.db
-	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos7.db --out eval/results/router_oos7_shipped7.json
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos7.db --router runs/router7/policies/shipped --out eval/results/router_oos7_shipped7.json
 	rm -f runs/bench-router-oos8.db
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos8-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos8.db
-	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos8.db --out eval/results/router_oos8_shipped7.json
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos8.db --router runs/router7/policies/shipped --out eval/results/router_oos8_shipped7.json
 	$(PY) -m eval.compare_outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl \
 	    eval/data/bf16-heldout-oos7-gemma3-adapt.jsonl --out eval/results/bf16_vs_fp32_oos7.json
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \
