@@ -92,18 +92,17 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
         weight = parts[1].weight[allowed]
         bias = None if parts[1].bias is None else parts[1].bias[allowed]
 
-        def step_token(step: dict) -> torch.Tensor:
-            hidden = parts[0](**step).last_hidden_state[:, -1]
+        def project(hidden: torch.Tensor) -> torch.Tensor:   # decoder states -> greedy allowed token ids
             return allowed[torch.nn.functional.linear(hidden.to(weight.dtype), weight, bias).argmax(-1)]
+
+        def step_token(step: dict) -> torch.Tensor:
+            return project(parts[0](**step).last_hidden_state[:, -1])
     else:
         def step_token(step: dict) -> torch.Tensor:
             return choose(last_logits(step))
     nxt = choose(logits)
     if allowed is not None and parts is not None and draft_width > 1 and hasattr(past, "crop") and hasattr(past, "activate_past_recording"):
         from . import speculative
-
-        def project(hidden: torch.Tensor) -> torch.Tensor:
-            return allowed[torch.nn.functional.linear(hidden.to(weight.dtype), weight, bias).argmax(-1)]
         prompts = [row[m.bool()].tolist() for row, m in zip(ids, mask)]
         return speculative.decode(parts[0], project, past, mask, positions[:, -1], nxt.tolist(), prompts, caps,
                                   is_done, draft_width), entropy
