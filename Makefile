@@ -53,6 +53,11 @@ bench: $(STAMP)
 	rm -f runs/bench-router-oos8.db
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos8-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos8.db
 	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos8.db --router runs/router7/policies/shipped --out eval/results/router_oos8_shipped7.json
+	# out of sample for session 8's router (commit 64fe91e), on session 9's 8 new families
+	rm -rf runs/router8 && mkdir -p runs/router8 && git archive 64fe91e policies/shipped | tar -x -C runs/router8
+	rm -f runs/bench-router-oos9.db
+	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos9-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos9.db
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos9.db --router runs/router8/policies/shipped --out eval/results/router_oos9_shipped8.json
 	$(PY) -m eval.compare_outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl \
 	    eval/data/bf16-heldout-oos7-gemma3-adapt.jsonl --out eval/results/bf16_vs_fp32_oos7.json
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \
