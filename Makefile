@@ -39,10 +39,15 @@ bench: $(STAMP)
 	    eval/data/outcomes-heldout-new7-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma7_cascade.json \
 	    --estimator logreg --cascade free --escalate 0.1 --md
-	# the shipped router's log since session 8: the same plus both out-of-sample batches
+	# session 8's router's log: the same plus both out-of-sample batches
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl \
 	    eval/data/outcomes-heldout-oos8-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma8_cascade.json \
+	    --estimator logreg --cascade free --escalate 0.1 --md
+	# the shipped router's log since session 9: the same plus session 9's families and more tasks of session 8's
+	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos9-gemma3-adapt.jsonl \
+	    eval/data/outcomes-heldout-more9-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma9_cascade.json \
 	    --estimator logreg --cascade free --escalate 0.1 --md
 	# out of sample for session 7's router (trained on neither batch; taken from git, commit abb0199); the router
 	# shipped since session 8 has seen both
