@@ -11,8 +11,8 @@ import random
 from typing import Any
 
 from .build import demo_task
-from .puzzles import _both_labels_shown, _n, _n_labelled, _two_labels, _words
 from .registry import family
+from .sampling import both_labels_shown, n_demos, n_labelled, some_words, two_labels
 from .words import COMMON
 
 NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven twelve thirteen fourteen "
@@ -22,7 +22,7 @@ NUMBER_WORDS = ("zero one two three four five six seven eight nine ten eleven tw
 @family("reverse_each_word", "text", ("primitive", "char"), "heldout")
 def reverse_each_word(rng: random.Random) -> dict[str, Any]:
     """Each word spelled backwards, the words kept in order, e.g. red car -> der rac."""
-    return demo_task(rng, lambda r: _words(r, 2, 3), lambda s: " ".join(w[::-1] for w in s.split()), _n(rng))
+    return demo_task(rng, lambda r: some_words(r, 2, 3), lambda s: " ".join(w[::-1] for w in s.split()), n_demos(rng))
 
 
 @family("alternate_case", "text", ("primitive", "word"), "heldout")
@@ -32,14 +32,14 @@ def alternate_case(rng: random.Random) -> dict[str, Any]:
 
     def rule(s: str) -> str:
         return " ".join(w.upper() if i % 2 == start else w for i, w in enumerate(s.split()))
-    return demo_task(rng, lambda r: _words(r, 3, 4), rule, _n(rng))
+    return demo_task(rng, lambda r: some_words(r, 3, 4), rule, n_demos(rng))
 
 
 @family("range_label", "text", ("primitive", "classification", "number"), "heldout")
 def range_label(rng: random.Random) -> dict[str, Any]:
     """A number labelled by whether it lies in a hidden range (per task), with made-up label words,
     e.g. (range 30-60) 42 -> blick, 75 -> zorp."""
-    labels = _two_labels(rng)
+    labels = two_labels(rng)
     lo = rng.randint(10, 50)
     hi = lo + rng.randint(20, 40)
 
@@ -48,26 +48,26 @@ def range_label(rng: random.Random) -> dict[str, Any]:
 
     def inferable(train: list[str], test: str) -> bool:   # both labels, and numbers on both sides of the range
         xs = [int(x) for x in train]
-        return _both_labels_shown(labels, rule)(train, test) and min(xs) < lo and max(xs) > hi
-    return demo_task(rng, lambda r: str(r.randint(1, 99)), rule, _n_labelled(rng), check=inferable)
+        return both_labels_shown(labels, rule)(train, test) and min(xs) < lo and max(xs) > hi
+    return demo_task(rng, lambda r: str(r.randint(1, 99)), rule, n_labelled(rng), check=inferable)
 
 
 @family("word_to_number", "text", ("primitive", "number", "word"), "heldout")
 def word_to_number(rng: random.Random) -> dict[str, Any]:
     """A number word as digits, e.g. seventeen -> 17."""
-    return demo_task(rng, lambda r: r.choice(NUMBER_WORDS), lambda s: str(NUMBER_WORDS.index(s)), _n(rng))
+    return demo_task(rng, lambda r: r.choice(NUMBER_WORDS), lambda s: str(NUMBER_WORDS.index(s)), n_demos(rng))
 
 
 @family("number_to_word", "text", ("primitive", "number", "word"), "heldout")
 def number_to_word(rng: random.Random) -> dict[str, Any]:
     """A number from 0 to 20 spelled out, e.g. 14 -> fourteen."""
-    return demo_task(rng, lambda r: str(r.randint(0, 20)), lambda s: NUMBER_WORDS[int(s)], _n(rng))
+    return demo_task(rng, lambda r: str(r.randint(0, 20)), lambda s: NUMBER_WORDS[int(s)], n_demos(rng))
 
 
 @family("distinct_letters", "text", ("primitive", "number", "char"), "heldout")
 def distinct_letters(rng: random.Random) -> dict[str, Any]:
     """How many different letters a word has, e.g. banana -> 3."""
-    return demo_task(rng, lambda r: r.choice(COMMON), lambda s: str(len(set(s))), _n(rng),
+    return demo_task(rng, lambda r: r.choice(COMMON), lambda s: str(len(set(s))), n_demos(rng),
                      check=lambda train, test: any(len(set(x)) < len(x) for x in train))
 
 
@@ -79,7 +79,7 @@ def longest_word(rng: random.Random) -> dict[str, Any]:
             words = r.sample(COMMON, r.randint(3, 4))
             if len({len(w) for w in words}) == len(words):
                 return " ".join(words)
-    return demo_task(rng, sample, lambda s: max(s.split(), key=len), _n(rng))
+    return demo_task(rng, sample, lambda s: max(s.split(), key=len), n_demos(rng))
 
 
 @family("mod_k", "text", ("primitive", "number"), "heldout")

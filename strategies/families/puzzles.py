@@ -11,21 +11,9 @@ import string
 from typing import Any
 
 from .build import demo_task
-from .classify import nonce_word
 from .registry import family
+from .sampling import both_labels_shown, n_demos, n_labelled, some_words, two_labels
 from .words import COMMON
-
-
-def _n(rng: random.Random) -> int:
-    return rng.randint(5, 8)
-
-
-def _n_labelled(rng: random.Random) -> int:
-    return rng.randint(6, 10)   # as many as the classification families show
-
-
-def _words(rng: random.Random, lo: int, hi: int) -> str:
-    return " ".join(rng.sample(COMMON, rng.randint(lo, hi)))
 
 
 def shift_letters(text: str, k: int) -> str:
@@ -34,25 +22,11 @@ def shift_letters(text: str, k: int) -> str:
     return text.translate(str.maketrans(lower, lower[k % 26:] + lower[:k % 26]))
 
 
-def _two_labels(rng: random.Random) -> tuple[str, str]:
-    """Two distinct made-up label words, drawn per task as the classification families draw theirs."""
-    a = nonce_word(rng)
-    b = nonce_word(rng)
-    while b == a:
-        b = nonce_word(rng)
-    return a, b
-
-
-def _both_labels_shown(labels: tuple[str, str], rule) -> Any:
-    """A check that the demonstrations show both labels (otherwise the rule cannot be inferred)."""
-    return lambda train, test: {rule(x) for x in train} == set(labels)
-
-
 @family("caesar_shift", "text", ("primitive", "cipher"), "heldout")
 def caesar_shift(rng: random.Random) -> dict[str, Any]:
     """Every letter moved k places on in the alphabet, k from 1 to 3 per task, e.g. (k=1) cab -> dbc."""
     k = rng.randint(1, 3)
-    return demo_task(rng, lambda r: _words(r, 1, 2), lambda s: shift_letters(s, k), _n(rng))
+    return demo_task(rng, lambda r: some_words(r, 1, 2), lambda s: shift_letters(s, k), n_demos(rng))
 
 
 @family("max_of_list", "text", ("primitive", "number"), "heldout")
@@ -62,7 +36,7 @@ def max_of_list(rng: random.Random) -> dict[str, Any]:
 
     def sample(r: random.Random) -> str:
         return " ".join(str(x) for x in r.sample(range(1, 100), r.randint(3, 5)))
-    return demo_task(rng, sample, lambda s: str(pick(int(x) for x in s.split())), _n(rng))
+    return demo_task(rng, sample, lambda s: str(pick(int(x) for x in s.split())), n_demos(rng))
 
 
 @family("next_in_sequence", "text", ("primitive", "number"), "heldout")
@@ -75,48 +49,48 @@ def next_in_sequence(rng: random.Random) -> dict[str, Any]:
     def rule(s: str) -> str:
         x = [int(v) for v in s.split()]
         return str(x[-1] + x[-1] - x[-2])
-    return demo_task(rng, sample, rule, _n(rng))
+    return demo_task(rng, sample, rule, n_demos(rng))
 
 
 @family("parity_label", "text", ("primitive", "classification", "number"), "heldout")
 def parity_label(rng: random.Random) -> dict[str, Any]:
     """A number labelled by whether it is even, with two made-up label words per task, e.g. 14 -> blick, 7 -> zorp."""
-    labels = _two_labels(rng)
+    labels = two_labels(rng)
 
     def rule(s: str) -> str:
         return labels[int(s) % 2]
-    return demo_task(rng, lambda r: str(r.randint(1, 999)), rule, _n_labelled(rng), check=_both_labels_shown(labels, rule))
+    return demo_task(rng, lambda r: str(r.randint(1, 999)), rule, n_labelled(rng), check=both_labels_shown(labels, rule))
 
 
 @family("length_label", "text", ("primitive", "classification", "word"), "heldout")
 def length_label(rng: random.Random) -> dict[str, Any]:
     """A word labelled short (up to 4 letters) or long, with made-up label words, e.g. cat -> blick, window -> zorp."""
-    labels = _two_labels(rng)
+    labels = two_labels(rng)
 
     def rule(s: str) -> str:
         return labels[len(s) > 4]
-    return demo_task(rng, lambda r: r.choice(COMMON), rule, _n_labelled(rng), check=_both_labels_shown(labels, rule))
+    return demo_task(rng, lambda r: r.choice(COMMON), rule, n_labelled(rng), check=both_labels_shown(labels, rule))
 
 
 @family("letter_count", "text", ("primitive", "number", "word"), "heldout")
 def letter_count(rng: random.Random) -> dict[str, Any]:
     """How many times one letter (chosen per task) occurs in a phrase, e.g. (letter a) banana bread -> 4."""
     letter = rng.choice("aeiorst")
-    return demo_task(rng, lambda r: _words(r, 1, 3), lambda s: str(s.count(letter)), _n(rng),
+    return demo_task(rng, lambda r: some_words(r, 1, 3), lambda s: str(s.count(letter)), n_demos(rng),
                      check=lambda train, test: len({x.count(letter) for x in train}) > 1)
 
 
 @family("alpha_position", "text", ("primitive", "number", "word"), "heldout")
 def alpha_position(rng: random.Random) -> dict[str, Any]:
     """The alphabet position of a word's first letter, e.g. cat -> 3, zoo -> 26."""
-    return demo_task(rng, lambda r: r.choice(COMMON), lambda s: str(ord(s[0]) - ord("a") + 1), _n(rng))
+    return demo_task(rng, lambda r: r.choice(COMMON), lambda s: str(ord(s[0]) - ord("a") + 1), n_demos(rng))
 
 
 @family("dedupe_words", "text", ("primitive", "word"), "heldout")
-def dedupe_words(rng: random.Random) -> dict[str, Any]:
+def dedupesome_words(rng: random.Random) -> dict[str, Any]:
     """Repeated words dropped, first occurrences kept in order, e.g. red car red sun car -> red car sun."""
     def sample(r: random.Random) -> str:
         pool = r.sample(COMMON, r.randint(2, 3))
         return " ".join(r.choice(pool) for _ in range(r.randint(4, 6)))
-    return demo_task(rng, sample, lambda s: " ".join(dict.fromkeys(s.split())), _n(rng),
+    return demo_task(rng, sample, lambda s: " ".join(dict.fromkeys(s.split())), n_demos(rng),
                      check=lambda train, test: any(len(set(x.split())) < len(x.split()) for x in train))

@@ -13,8 +13,8 @@ from typing import Any
 
 from .build import demo_task
 from .classify import nonce_word
-from .puzzles import _both_labels_shown, _n, _n_labelled, _two_labels
 from .registry import family
+from .sampling import both_labels_shown, n_demos, n_labelled, two_labels
 from .words import COMMON
 
 
@@ -49,7 +49,7 @@ def phrase_translate(rng: random.Random) -> dict[str, Any]:
 @family("greater_label", "text", ("primitive", "classification", "number"), "heldout")
 def greater_label(rng: random.Random) -> dict[str, Any]:
     """Two numbers labelled by whether the first is the larger, with made-up label words, e.g. 71 38 -> blick."""
-    labels = _two_labels(rng)
+    labels = two_labels(rng)
 
     def sample(r: random.Random) -> str:
         a, b = r.sample(range(1, 100), 2)
@@ -58,14 +58,14 @@ def greater_label(rng: random.Random) -> dict[str, Any]:
     def rule(s: str) -> str:
         a, b = (int(x) for x in s.split())
         return labels[a > b]
-    return demo_task(rng, sample, rule, _n_labelled(rng), check=_both_labels_shown(labels, rule))
+    return demo_task(rng, sample, rule, n_labelled(rng), check=both_labels_shown(labels, rule))
 
 
 @family("keyword_label", "text", ("primitive", "classification", "word"), "heldout")
 def keyword_label(rng: random.Random) -> dict[str, Any]:
     """A phrase labelled by whether it holds one hidden word (chosen per task), with made-up label words,
     e.g. (keyword rain) cold rain today -> blick."""
-    labels = _two_labels(rng)
+    labels = two_labels(rng)
     keyword = rng.choice(COMMON)
 
     def sample(r: random.Random) -> str:
@@ -78,15 +78,15 @@ def keyword_label(rng: random.Random) -> dict[str, Any]:
         return labels[keyword in s.split()]
 
     def inferable(train: list[str], test: str) -> bool:   # both labels, and the keyword shown twice
-        return _both_labels_shown(labels, rule)(train, test) and sum(keyword in x.split() for x in train) >= 2
-    return demo_task(rng, sample, rule, _n_labelled(rng), check=inferable)
+        return both_labels_shown(labels, rule)(train, test) and sum(keyword in x.split() for x in train) >= 2
+    return demo_task(rng, sample, rule, n_labelled(rng), check=inferable)
 
 
 @family("char_at", "text", ("primitive", "char"), "heldout")
 def char_at(rng: random.Random) -> dict[str, Any]:
     """The k-th letter of a word, k from 2 to 3 per task, e.g. (k=2) apple -> p."""
     k = rng.randint(2, 3)
-    return demo_task(rng, lambda r: r.choice([w for w in COMMON if len(w) > k]), lambda s: s[k - 1], _n(rng),
+    return demo_task(rng, lambda r: r.choice([w for w in COMMON if len(w) > k]), lambda s: s[k - 1], n_demos(rng),
                      check=lambda train, test: len({x[k - 1] for x in train}) > 2)
 
 
@@ -95,7 +95,7 @@ def multiply_pair(rng: random.Random) -> dict[str, Any]:
     """The product of two small numbers, e.g. 7 8 -> 56."""
     def sample(r: random.Random) -> str:
         return f"{r.randint(2, 12)} {r.randint(2, 12)}"
-    return demo_task(rng, sample, lambda s: str(int(s.split()[0]) * int(s.split()[1])), _n(rng))
+    return demo_task(rng, sample, lambda s: str(int(s.split()[0]) * int(s.split()[1])), n_demos(rng))
 
 
 @family("sort_numbers", "text", ("primitive", "number"), "heldout")
@@ -106,14 +106,14 @@ def sort_numbers(rng: random.Random) -> dict[str, Any]:
     def sample(r: random.Random) -> str:
         return " ".join(str(x) for x in r.sample(range(1, 100), r.randint(3, 5)))
     return demo_task(rng, sample, lambda s: " ".join(str(x) for x in sorted((int(v) for v in s.split()),
-                                                                            reverse=descending)), _n(rng))
+                                                                            reverse=descending)), n_demos(rng))
 
 
 @family("sort_letters", "text", ("primitive", "char"), "heldout")
 def sort_letters(rng: random.Random) -> dict[str, Any]:
     """A word's letters in alphabetical order, e.g. house -> ehosu."""
     return demo_task(rng, lambda r: r.choice([w for w in COMMON if 3 <= len(w) <= 7]),
-                     lambda s: "".join(sorted(s)), _n(rng))
+                     lambda s: "".join(sorted(s)), n_demos(rng))
 
 
 RECORD_KEYS = ("name", "city", "colour", "pet")
@@ -137,6 +137,6 @@ def record_field(rng: random.Random) -> dict[str, Any]:
 
     def rule(s: str) -> str:
         return dict(item.split("=") for item in s.split())[key]
-    return demo_task(rng, sample, rule, _n(rng),
+    return demo_task(rng, sample, rule, n_demos(rng),
                      check=lambda train, test: len({x.split().index(next(i for i in x.split() if i.startswith(key + "=")))
                                                      for x in train}) > 1)
