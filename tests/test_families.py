@@ -161,3 +161,24 @@ def test_camel_rule():
     from strategies.families.records import camel
     assert camel(["big", "red", "car"], False) == "bigRedCar"
     assert camel(["big", "red", "car"], True) == "BigRedCar"
+
+
+def test_every_committed_outcome_of_a_family_task_regenerates_to_its_logged_hash():
+    """The routers are trained on eval/data's logs, keyed by task hash: a generator change that altered an
+    already-logged task would leave those rows describing tasks the family no longer makes."""
+    import json
+    from pathlib import Path
+    data = Path(__file__).parents[1] / "eval" / "data"
+    logged: dict[str, str] = {}
+    for path in sorted(data.glob("*.jsonl")):
+        if path.name.endswith(".feature-costs.jsonl"):
+            continue
+        for line in path.read_text().splitlines():
+            row = json.loads(line)
+            family, _, seed = row["task_name"].rpartition("-")
+            if family in FAMILIES and seed.isdigit():
+                logged[row["task_name"]] = row["task_hash"]
+    assert len(logged) > 500
+    stale = [name for name, h in logged.items()
+             if make_task(name.rpartition("-")[0], int(name.rpartition("-")[2])).content_hash() != h]
+    assert not stale, f"{len(stale)} logged tasks no longer regenerate, e.g. {stale[:3]}"
