@@ -18,12 +18,17 @@ def _labels(rng: random.Random, k: int, pool: dict[str, tuple[str, ...]], mislea
     """k distinct labels: nonce words, or (misleading) names of other categories, so priors point the wrong way."""
     if misleading:
         return rng.sample(sorted(pool), k)
-    labels: list[str] = []
-    while len(labels) < k:
+    return distinct_nonce_words(rng, k)
+
+
+def distinct_nonce_words(rng: random.Random, k: int) -> list[str]:
+    """k different made-up words."""
+    words: list[str] = []
+    while len(words) < k:
         w = nonce_word(rng)
-        if w not in labels:
-            labels.append(w)
-    return labels
+        if w not in words:
+            words.append(w)
+    return words
 
 
 def _classification(name: str, k: int, pool: dict[str, tuple[str, ...]], split: Split,

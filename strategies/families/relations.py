@@ -12,19 +12,10 @@ import random
 from typing import Any
 
 from .build import demo_task
-from .classify import nonce_word
+from .classify import distinct_nonce_words
 from .registry import family
 from .sampling import both_labels_shown, n_demos, n_labelled, two_labels
 from .words import COMMON
-
-
-def _distinct_nonce(rng: random.Random, k: int) -> list[str]:
-    out: list[str] = []
-    while len(out) < k:
-        w = nonce_word(rng)
-        if w not in out:
-            out.append(w)
-    return out
 
 
 @family("phrase_translate", "text", ("composition", "mapping"), "heldout")
@@ -33,7 +24,7 @@ def phrase_translate(rng: random.Random) -> dict[str, Any]:
     red -> zorp); the test phrase is a new pair of words the demonstrations each translated."""
     adjectives = rng.sample(("red", "big", "old", "new", "cold", "fast", "dark", "small"), 3)
     nouns = rng.sample(("car", "dog", "tree", "house", "boat", "bird", "lamp", "road"), 3)
-    lexicon = dict(zip(adjectives + nouns, _distinct_nonce(rng, 6)))
+    lexicon = dict(zip(adjectives + nouns, distinct_nonce_words(rng, 6)))
 
     def rule(s: str) -> str:
         adj, noun = s.split()
