@@ -44,11 +44,17 @@ bench: $(STAMP)
 	    eval/data/outcomes-heldout-oos8-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma8_cascade.json \
 	    --estimator logreg --cascade free --escalate 0.1 --md
-	# the shipped router's log since session 9: the same plus session 9's families and more tasks of session 8's
+	# the log of the router shipped mid session 9: the same plus session 9's families and more tasks of session 8's
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos9-gemma3-adapt.jsonl \
 	    eval/data/outcomes-heldout-more9-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma9_cascade.json \
 	    --estimator logreg --cascade free --escalate 0.1 --md
+	for c in 0.03 0.1 0.3 3; do $(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db \
+	    --out eval/results/router_gemma9_cascade_C$$c.json --estimator logreg --cascade free --escalate 0.1 --no-ablation --C $$c; done
+	# the shipped router's log since late session 9: the same plus the last out-of-sample batch; C chosen above
+	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos10-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma10_cascade.json \
+	    --estimator logreg --C 0.1 --cascade free --escalate 0.1 --md
 	# out of sample for session 7's router (trained on neither batch; taken from git, commit abb0199); the router
 	# shipped since session 8 has seen both
 	rm -rf runs/router7 && mkdir -p runs/router7 && git archive abb0199 policies/shipped | tar -x -C runs/router7
@@ -63,6 +69,18 @@ bench: $(STAMP)
 	rm -f runs/bench-router-oos9.db
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos9-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos9.db
 	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos9.db --router runs/router8/policies/shipped --out eval/results/router_oos9_shipped8.json
+	# out of sample on the last batch: session 8's router, the one shipped mid session 9 (commit a788a4b, C=1), and
+	# that router's log refitted with C=0.1 (the C chosen by cross-validation on it)
+	rm -rf runs/router9 && mkdir -p runs/router9 && git archive a788a4b policies/shipped | tar -x -C runs/router9
+	rm -f runs/bench-router-oos10.db runs/bench-router-588.db
+	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos10-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos10.db
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos10.db --router runs/router8/policies/shipped --out eval/results/router_oos10_shipped8.json
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos10.db --router runs/router9/policies/shipped --out eval/results/router_oos10_shipped9.json
+	.venv/bin/tttc import-outcomes $(foreach f,heldout-text adapt-text heldout-grid heldout-text2 adapt-text2 heldout-text3 adapt-text3 heldout-new6 heldout-new7 heldout-oos7 heldout-oos8 heldout-oos9 heldout-more9,eval/data/outcomes-$(f)-gemma3-adapt.jsonl) \
+	    --db sqlite:///runs/bench-router-588.db
+	.venv/bin/tttc train-router --db sqlite:///runs/bench-router-588.db --budget seconds=5 --estimator logreg --C 0.1 \
+	    --cascade free --escalate 0.1 --out runs/router9-C0.1
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos10.db --router runs/router9-C0.1 --out eval/results/router_oos10_router9_C0.1.json
 	$(PY) -m eval.compare_outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl \
 	    eval/data/bf16-heldout-oos7-gemma3-adapt.jsonl --out eval/results/bf16_vs_fp32_oos7.json
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \

@@ -38,3 +38,17 @@ def test_bench_router_checks_the_targets_on_a_cascade_when_asked(tmp_path, capsy
         if m["total_cost_axis"]["apgr"] is not None:
             assert m["total_cost_axis"]["apgr"] <= m["cost_axis"]["apgr"] + 1e-9, name
     assert "| cascade: APGR (cost) >= 0.8 |" in capsys.readouterr().out
+
+
+def test_a_stronger_regularisation_changes_the_cross_validated_probabilities(tmp_path, capsys):
+    from eval.bench_router import main
+    db = f"sqlite:///{tmp_path / 'log.db'}"
+    fill_log(db, synthetic_rows(n_families=4, per_family=10))
+    apgr = {}
+    for c in ("1", "0.001"):
+        out = tmp_path / f"router{c}.json"
+        assert main(["--db", db, "--out", str(out), "--folds", "4", "--no-ablation", "--C", c]) == 0
+        apgr[c] = json.loads(out.read_text())["summary"]["router"]["cost_axis"]["apgr"]
+    assert apgr["1"] != apgr["0.001"]
+    assert main(["--db", db, "--out", str(tmp_path / "x.json"), "--C", "-1"]) == 2
+    assert "--C -1.0: expected a positive number" in capsys.readouterr().err

@@ -120,3 +120,14 @@ def test_without_out_a_router_for_another_model_ships_beside_the_default_one(db,
     own = shipped / BY_MODEL / model_id
     assert json.loads((own / MANIFEST_FILE).read_text())["model_id"] == model_id
     assert bundle_dir(model_id) == own
+
+
+def test_the_regularisation_strength_reaches_both_stages_and_a_bad_one_is_refused(db, tmp_path, capsys):
+    out = tmp_path / "c"
+    assert main(["train-router", "--db", db, "--out", str(out), "--C", "0.05", "--cascade", "free"]) == 0
+    assert json.loads((out / "router.json").read_text())["params"]["C"] == 0.05
+    assert json.loads((out / "router-stage1.json").read_text())["params"]["C"] == 0.05
+    capsys.readouterr()
+    assert main(["train-router", "--db", db, "--out", str(tmp_path / "bad"), "--C", "0"]) == 2
+    assert "--C 0.0: expected a positive number" in capsys.readouterr().err
+    assert not (tmp_path / "bad").exists()

@@ -17,6 +17,9 @@ def add_arguments(p) -> None:
                    help="comma-separated families kept out of training and reported apart")
     p.add_argument("--folds", type=int, default=5, help="grouped cross-validation folds (families never split)")
     p.add_argument("--estimator", default="logreg", help="per-strategy classifier: logreg or hgb")
+    p.add_argument("--C", type=float, default=1.0,
+                   help="logreg's inverse regularisation strength (default 1; smaller fits the training families "
+                        "less closely; hgb ignores it)")
     p.add_argument("--features", default=None,
                    help="comma-separated feature names to route on (default: every registered feature logged)")
     p.add_argument("--model-id", default=None, help="use the rows of this model (needed when the log holds several)")
@@ -44,6 +47,9 @@ def run(args) -> int:
     if not 0.0 <= args.escalate <= 1.0:
         print(f"tttc train-router: --escalate {args.escalate}: expected a share in [0, 1]", file=sys.stderr)
         return 2
+    if not args.C > 0:
+        print(f"tttc train-router: --C {args.C}: expected a positive number", file=sys.stderr)
+        return 2
     try:
         cascade = None if args.cascade is None else stage1_features(args.cascade)
         check_exists(args.db)
@@ -63,7 +69,7 @@ def run(args) -> int:
         with threadpool_limits(1):   # hundreds of small fits: extra BLAS threads only contend (10x slower on 2 busy cores)
             trained = train_router(rows, budget, [f for f in args.holdout_families.split(",") if f], folds=args.folds,
                                    features=args.features.split(",") if args.features else None,
-                                   model_id=args.model_id, cheap=args.cheap, estimator=args.estimator,
+                                   model_id=args.model_id, cheap=args.cheap, estimator=args.estimator, C=args.C,
                                    cascade_features=cascade, escalate_rate=args.escalate)
     except ValueError as e:   # several models in the log, no usable features, ...
         print(f"tttc train-router: {e}", file=sys.stderr)
