@@ -126,7 +126,7 @@ def baselines(table, logged: list[str]) -> Baselines:
 def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: str = "logreg",
               feature_costs: dict[str, dict] | None = None, ablate: bool = True,
               features: list[str] | None = None, cascade: list[str] | None = None,
-              escalate: float = 0.1, C: float = 1.0) -> dict[str, Any]:
+              escalate: float = 0.1, logreg_C: float = 1.0) -> dict[str, Any]:
     """With `cascade` (feature names), the router under test is a two-stage cascade
     (policies/cascade.py) whose stage 1 reads those features and escalates `escalate` of the queries;
     the targets are then checked on it (the full router's rows stay for comparison)."""
@@ -143,7 +143,7 @@ def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: s
         raise ValueError("no task has an outcome for every strategy; collect more (or fewer strategies)")
     groups = task_groups(rows)
     fam = [groups[k] for k in table.keys]
-    params = {"estimator": estimator, "C": C, "random_state": 0}
+    params = {"estimator": estimator, "C": logreg_C, "random_state": 0}
     P, C = out_of_fold(table, fam, n_splits=folds, columns=cols, **params)
 
     base = baselines(table, logged)
@@ -317,8 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--folds", type=int, default=5, help="GroupKFold folds over families")
     ap.add_argument("--cheap", default="icl", help="the default route (the weak end of APGR)")
     ap.add_argument("--estimator", default="logreg", help="router classifier: logreg or hgb")
-    ap.add_argument("--C", type=float, default=1.0, help="logreg's inverse regularisation strength, as "
-                                                                   "`tttc train-router --C` (default 1; hgb ignores it)")
+    ap.add_argument("--C", type=float, default=1.0,
+                    help="logreg's inverse regularisation strength, as `tttc train-router --C` (default 1; hgb ignores it)")
     ap.add_argument("--model-id", default=None, help="the model whose rows to use (needed when the log holds several)")
     ap.add_argument("--no-ablation", action="store_true", help="skip the feature ablation")
     ap.add_argument("--cascade", default=None, metavar="FEATURES",
@@ -361,7 +361,7 @@ def main(argv: list[str] | None = None) -> int:
     with threadpool_limits(1):   # hundreds of small fits: extra BLAS threads only contend (10x slower on 2 busy cores)
         res = benchmark(rows, folds=args.folds, cheap=args.cheap, estimator=args.estimator, feature_costs=costs,
                         ablate=not args.no_ablation, features=args.features.split(",") if args.features else None,
-                        cascade=cascade, escalate=args.escalate, C=args.C)
+                        cascade=cascade, escalate=args.escalate, logreg_C=args.C)
     command = " ".join([".venv/bin/python -m eval.bench_router", *(argv if argv is not None else sys.argv[1:])])
     res = {"command": command, "model_id": model_id, **res}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
