@@ -128,6 +128,8 @@ def record_field(rng: random.Random) -> dict[str, Any]:
 
     def rule(s: str) -> str:
         return dict(item.split("=") for item in s.split())[key]
-    return demo_task(rng, sample, rule, n_demos(rng),
-                     check=lambda train, test: len({x.split().index(next(i for i in x.split() if i.startswith(key + "=")))
-                                                     for x in train}) > 1)
+
+    def key_position(s: str) -> int:
+        return [item.split("=")[0] for item in s.split()].index(key)
+    # the key's field moves between demonstrations, so its position does not give the rule away
+    return demo_task(rng, sample, rule, n_demos(rng), check=lambda train, test: len({key_position(x) for x in train}) > 1)
