@@ -16,7 +16,7 @@ import hashlib
 import os
 import weakref
 from contextlib import contextmanager
-from typing import Callable, Iterator
+from typing import Callable, Iterable, Iterator
 
 import torch
 
@@ -38,26 +38,33 @@ def causal_lm(model) -> torch.nn.Module:
 
 
 @contextmanager
+def swapped_data(pairs: Iterable[tuple[torch.nn.Parameter, torch.Tensor]]) -> Iterator[None]:
+    """Give each parameter its new tensor while inside (`pairs` is consumed lazily, so a failure half-way
+    restores what was swapped so far); on exit every parameter gets its original tensor object back."""
+    swapped: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
+    try:
+        for p, new in pairs:
+            swapped.append((p, p.data))
+            p.data = new
+        yield
+    finally:
+        for p, original in swapped:
+            p.data = original
+
+
+@contextmanager
 def linears_in_bf16(model: torch.nn.Module,
                     keep: Callable[[torch.nn.Parameter], bool] = lambda w: False) -> Iterator[None]:
     """Swap every fp32 plain nn.Linear weight for a bf16 copy while inside, except those `keep(weight)`
     selects and one tied to the input embedding; restore the original tensors on exit."""
     lm = causal_lm(model)
     tied = getattr(lm.get_input_embeddings(), "weight", None)
-    swapped: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
-    try:
-        for module in lm.modules():
-            if type(module) is not torch.nn.Linear:   # peft's LoRA layers subclass nothing here; their
-                continue                              # base_layer is the plain Linear found on its own
-            w = module.weight
-            if w.dtype != torch.float32 or w is tied or keep(w):
-                continue
-            swapped.append((w, w.data))
-            w.data = w.data.to(torch.bfloat16)
+    weights = (m.weight for m in lm.modules()
+               # peft's LoRA layers subclass nothing here; their base_layer is the plain Linear found on its own
+               if type(m) is torch.nn.Linear and m.weight.dtype == torch.float32 and m.weight is not tied
+               and not keep(m.weight))
+    with swapped_data((w, w.data.to(torch.bfloat16)) for w in weights):
         yield
-    finally:
-        for w, original in swapped:
-            w.data = original
 
 
 def _fingerprint(t: torch.Tensor) -> tuple:
@@ -109,13 +116,5 @@ def inference_precision(model: torch.nn.Module, dtype: torch.dtype, copies: Bf16
     if dtype != torch.bfloat16 or not params:
         yield
         return
-    swapped: list[tuple[torch.nn.Parameter, torch.Tensor]] = []
-    try:
-        for p in params:
-            low = copies.get(p) if copies is not None else p.data.to(torch.bfloat16)
-            swapped.append((p, p.data))
-            p.data = low
+    with swapped_data((p, copies.get(p) if copies is not None else p.data.to(torch.bfloat16)) for p in params):
         yield
-    finally:
-        for p, original in swapped:
-            p.data = original

@@ -15,8 +15,6 @@ import torch
 
 from ..precision import causal_lm, linears_in_bf16
 
-__all__ = ["causal_lm", "frozen_in_bf16"]
-
 
 @contextmanager
 def frozen_in_bf16(model: torch.nn.Module, enabled: bool = True) -> Iterator[torch.Tensor | None]:

@@ -11,7 +11,8 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..base import Progress, no_progress
-from .lowp import causal_lm, frozen_in_bf16
+from ..precision import causal_lm
+from .lowp import frozen_in_bf16
 
 
 @dataclass(frozen=True)
