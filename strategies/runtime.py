@@ -152,11 +152,8 @@ class Runtime:
             if not all(split.prefixes):   # a row with nothing to cache: the plain path
                 split = None
         if split is not None:
-            pre_ids, pre_mask = self._batch(split.prefixes, left=True)
-            past, cached = self._prefix_kv(cache_tag, split, pre_ids, pre_mask)
-            tail_ids, tail_mask = self._batch(split.tails, left=True)
-            batches = [(list(range(len(prompts))), torch.cat([pre_ids, tail_ids], 1),
-                        torch.cat([pre_mask, tail_mask], 1), past)]
+            ids, mask, past, cached = self._cached_prompt(cache_tag, split)
+            batches = [(list(range(len(prompts))), ids, mask, past)]
             lengths = [len(p) + len(t) for p, t in zip(split.prefixes, split.tails)]
         else:
             encoded = [self.encode(p) for p in prompts]
@@ -173,26 +170,58 @@ class Runtime:
         cost = Cost.inference(self.n_params, tokens_in - cached, tokens_out, time.perf_counter() - start)
         return Generation(texts, entropy, cost, cached_tokens=cached)
 
-    def _prefix_kv(self, tag: Hashable, split: Split, ids: torch.Tensor, mask: torch.Tensor) -> tuple[Any, int]:
-        """The model cache of the batch's left-padded prefixes (`ids`, `mask`), from the prefix cache or
+    def _cached_prompt(self, tag: Hashable, split: Split) -> tuple[torch.Tensor, torch.Tensor, Any, int]:
+        """The batch's ids and mask (prefixes, then tails, each left-padded) with a model cache that already
+        holds every prompt token but each row's last, and how many of them came from the prefix cache.
+
+        Two entries per call: the prefixes alone (a follow-up with a new query reuses them) and the whole
+        prompts less their last token (a repeated query then prefills nothing; its first answer token still
+        comes from the model, on the last prompt token)."""
+        bodies = tuple(t[:-1] for t in split.tails)
+        pre_ids, pre_mask = self._batch(split.prefixes, left=True)
+        body_ids, body_mask = self._batch([b or [self.tokenizer.pad_token_id] for b in bodies], left=True)
+        for i, b in enumerate(bodies):
+            if not b:                     # a one-token tail: no body, one masked pad column
+                body_mask[i] = 0
+        last = torch.tensor([[t[-1]] for t in split.tails], dtype=torch.long, device=self.device)
+        ids = torch.cat([pre_ids, body_ids, last], 1)
+        mask = torch.cat([pre_mask, body_mask, torch.ones_like(last)], 1)
+        n_pre = sum(len(p) for p in split.prefixes)
+        whole_key = (tag, split.prefixes, bodies)
+        past = self.prefix_cache.get(whole_key)
+        if past is not None:
+            return ids, mask, past, n_pre + sum(len(b) for b in bodies)
+        past, cached = self._kv(tag, split.prefixes, pre_ids, pre_mask)   # the demonstrations' entry
+        if any(bodies):
+            width = pre_ids.shape[1] + body_ids.shape[1]
+            self._prefill(ids[:, pre_ids.shape[1]:width], mask[:, :width], past)
+            self.prefix_cache.put(whole_key, past)
+        return ids, mask, past, cached
+
+    def _kv(self, tag: Hashable, prefixes: tuple, ids: torch.Tensor, mask: torch.Tensor) -> tuple[Any, int]:
+        """The model cache of the batch's left-padded `prefixes` (`ids`, `mask`), from the prefix cache or
         computed now (and kept); with the number of prompt tokens that did not need computing."""
         from transformers import DynamicCache
-        key = (tag, split.prefixes)
+        key = (tag, prefixes)
         past = self.prefix_cache.get(key)
         if past is not None:
-            return past, sum(len(p) for p in split.prefixes)
-        positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)   # as generate() numbers them
-        # only the key/value cache is wanted: no logits (a full prompt's are ~1 TFLOP of output layer on
-        # Gemma's 262k vocabulary for 8 views of a grid task)
-        parts = decode.decoder_and_head(self.model)
+            return past, sum(len(p) for p in prefixes)
         past = DynamicCache(config=self.model.config)
+        self._prefill(ids, mask, past)
+        self.prefix_cache.put(key, past)
+        return past, 0
+
+    def _prefill(self, ids: torch.Tensor, mask: torch.Tensor, past: Any) -> None:
+        """Run `ids` (the last columns of `mask`) into `past`. Only the key/value cache is wanted: no
+        logits (a full prompt's are ~1 TFLOP of output layer on Gemma's 262k vocabulary for 8 views of a
+        grid task)."""
+        positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)[:, -ids.shape[1]:]   # as generate() numbers them
+        parts = decode.decoder_and_head(self.model)
         if parts is not None:
             parts[0](input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=past, use_cache=True)
         else:
             self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=past,
                        use_cache=True, logits_to_keep=1)
-        self.prefix_cache.put(key, past)
-        return past, 0
 
     def _greedy(self, ids: torch.Tensor, mask: torch.Tensor, caps: list[int], kind: Kind,
                 past: Any = None) -> tuple[list[list[int]], list[float]]:

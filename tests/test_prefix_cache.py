@@ -40,14 +40,18 @@ def test_cached_prefixes_give_the_same_answers_and_skip_their_prefill(fresh_rt):
     first = rt.generate(prompts, "text", 6, prefix_chars=fixed, cache_tag="w1")
     again = rt.generate(prompts, "text", 6, prefix_chars=fixed, cache_tag="w1")
     assert plain.texts == first.texts == again.texts
-    assert first.cached_tokens == 0 and again.cached_tokens > 0
-    assert again.cost.tokens_in == plain.cost.tokens_in - again.cached_tokens
+    # a repeat prefills only each prompt's last token: its first answer token comes from there
+    assert first.cached_tokens == 0 and again.cached_tokens == plain.cost.tokens_in - len(prompts)
+    assert again.cost.tokens_in == len(prompts)
     assert again.first_token_entropy == pytest.approx(plain.first_token_entropy, abs=1e-4)
-    # a follow-up: same demonstrations, another query, reuses the same prefixes
+    # a follow-up: same demonstrations, another query, reuses the demonstrations' prefixes only
+    split = split_prompts(rt.tokenizer, prompts, fixed)
     follow_prompts, follow_fixed = views_of("old tree")
     follow = rt.generate(follow_prompts, "text", 6, prefix_chars=follow_fixed, cache_tag="w1")
-    assert follow.cached_tokens == again.cached_tokens
+    assert follow.cached_tokens == sum(len(p) for p in split.prefixes) > 0
     assert follow.texts == rt.generate(follow_prompts, "text", 6).texts
+    again_follow = rt.generate(follow_prompts, "text", 6, prefix_chars=follow_fixed, cache_tag="w1")
+    assert again_follow.texts == follow.texts and again_follow.cost.tokens_in == len(prompts)
 
 
 def test_another_tag_or_other_demonstrations_never_reuse_an_entry(fresh_rt):
@@ -96,3 +100,33 @@ def test_the_memory_setting_comes_from_the_environment_and_a_bad_value_is_named(
     monkeypatch.setenv("TTTC_PREFIX_CACHE_MB", "lots")
     with pytest.raises(ValueError, match="TTTC_PREFIX_CACHE_MB='lots': expected megabytes"):
         PrefixCache()
+
+
+def test_a_sliding_window_model_answers_the_same_from_either_cache_entry():
+    """Gemma 3's local layers keep only a window of keys: prompts past it, prefilled in three pieces
+    (demonstrations, query body, last token), must still give plain greedy's grid answers."""
+    from transformers import Gemma3ForCausalLM, Gemma3TextConfig
+
+    from strategies.runtime import Runtime, tiny_runtime
+    tok = tiny_runtime().tokenizer
+    torch.manual_seed(0)
+    cfg = Gemma3TextConfig(vocab_size=len(tok), hidden_size=64, intermediate_size=128, num_hidden_layers=3,
+                           num_attention_heads=2, num_key_value_heads=1, head_dim=32, sliding_window=12,
+                           layer_types=["sliding_attention", "sliding_attention", "full_attention"],
+                           max_position_embeddings=512, pad_token_id=tok.pad_token_id)
+    rt = Runtime.from_pretrained_objects(Gemma3ForCausalLM(cfg).eval(), tok, "tiny-gemma")
+    rt.prefix_cache = PrefixCache(max_bytes=2**26)
+    demos = [([[1, 2], [0, 1]], [[2, 1], [1, 0]]), ([[3, 3, 4]], [[4, 3, 3]]), ([[5], [6]], [[5], [6]])]
+
+    def prompts_for(query):
+        orders = [demos, demos[::-1], demos[1:] + demos[:1]]
+        prompts = [render(d, query, "grid").prompt for d in orders]
+        tail = render([], query, "grid").prompt
+        return prompts, [len(p) - len(tail) for p in prompts]
+
+    for query in ([[1, 0, 2], [2, 2, 0]], [[4, 4], [3, 5], [0, 1]]):
+        prompts, fixed = prompts_for(query)
+        assert min(len(rt.encode(p)) for p in prompts) > cfg.sliding_window
+        plain = rt.generate(prompts, "grid", 14).texts
+        for _ in range(2):   # the first call fills the entries, the second reads the whole-prompt one
+            assert rt.generate(prompts, "grid", 14, prefix_chars=fixed, cache_tag="w").texts == plain
