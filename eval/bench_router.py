@@ -229,7 +229,7 @@ class Ablation:
         """One entry per registered feature group in the log, plus all model features at once; the cost
         column is the group's mean seconds per query as collected (None when it was not recorded)."""
         from policies.features import FEATURES
-        model = [s.name for s in FEATURES.values() if s.needs == "model" and set(s.keys) & set(cols)]
+        model = [s.name for s in FEATURES.values() if s.runs_model and set(s.keys) & set(cols)]
         drops = [(s.name, [s.name], [c for c in s.keys if c in cols]) for s in FEATURES.values()]
         drops.append(("all model features", model, [c for n in model for c in FEATURES[n].keys if c in cols]))
         out = []

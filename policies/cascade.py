@@ -91,7 +91,7 @@ def stage1_features(text: str) -> list[str]:
     every feature that needs no model (sizes, shapes, token counts)."""
     from .features import FEATURES
     if text.strip() == "free":
-        return [s.name for s in FEATURES.values() if s.needs != "model"]
+        return [s.name for s in FEATURES.values() if not s.runs_model]
     names = [n.strip() for n in text.split(",") if n.strip()]
     unknown = [n for n in names if n not in FEATURES]
     if unknown or not names:

@@ -11,8 +11,9 @@ from strategies.task import Task, Value
 
 # A feature reads the task (never its name) and, when it needs one, the model runtime.
 FeatureFn = Callable[[Task, Any], dict[str, float]]
-# "none": pure Python on the task; "tokenizer": counts tokens; "model": runs forward passes.
-Needs = Literal["none", "tokenizer", "model"]
+# "none": pure Python on the task; "tokenizer": counts tokens; "model": runs forward passes;
+# "train": also takes optimizer steps on a throwaway adapter (a torch model, not just generate/score).
+Needs = Literal["none", "tokenizer", "model", "train"]
 
 
 @dataclass(frozen=True)
@@ -22,6 +23,11 @@ class FeatureSpec:
     keys: tuple[str, ...]   # the columns it returns, known before it runs
     needs: Needs
     help: str
+
+    @property
+    def runs_model(self) -> bool:
+        """Whether it runs the model (seconds), as opposed to reading the task or counting tokens."""
+        return self.needs in ("model", "train")
 
 
 FEATURES: dict[str, FeatureSpec] = {}
@@ -59,6 +65,10 @@ class Metered:
 
     def __getattr__(self, attr: str) -> Any:   # tokenizer, encode, model_id, n_params, ...
         return getattr(self.runtime, attr)
+
+    def charge(self, cost: Cost) -> None:
+        """Count work a feature did outside generate/score (the learnability probe's training steps)."""
+        self.spent += cost
 
     def generate(self, *args: Any, **kw: Any):
         out = self.runtime.generate(*args, **kw)
