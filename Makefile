@@ -30,6 +30,12 @@ test: $(STAMP)
 # The benchmarks behind eval/RESULTS.md, cheapest first (hours on 2 cores in all; each writes eval/results/).
 # The router benchmarks rebuild their logs from the committed outcomes, so they need no TTT run. Figures
 # measured with SmolLM2 (the default model until session 4) name it, so that a re-run reproduces them.
+# the model-free features, and every feature a router could read before session 10's probe: the earlier
+# benchmarks name them so that the backfilled probe columns do not change their figures
+FREE := counts,is_grid,grid_side,sizes,shape_consistency,prompt_chars,prompt_tokens
+FEATURES9 := $(FREE),self_consistency,first_token_entropy,demo_ppl,test_input_ppl,loo_icl_acc
+S9FAMILIES := phrase_translate,greater_label,keyword_label,char_at,multiply_pair,sort_numbers,sort_letters,record_field,reverse_each_word,alternate_case,range_label,word_to_number,number_to_word,distinct_letters,longest_word,mod_k
+
 bench: $(STAMP)
 	rm -f runs/bench-router.db runs/bench-router-gemma.db && mkdir -p runs
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-text-gemma3-adapt.jsonl eval/data/outcomes-adapt-text-gemma3-adapt.jsonl \
@@ -38,23 +44,23 @@ bench: $(STAMP)
 	    eval/data/outcomes-adapt-text3-gemma3-adapt.jsonl eval/data/outcomes-heldout-new6-gemma3-adapt.jsonl \
 	    eval/data/outcomes-heldout-new7-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma7_cascade.json \
-	    --estimator logreg --cascade free --escalate 0.1 --md
+	    --estimator logreg --cascade free --escalate 0.1 --md --features $(FEATURES9)
 	# session 8's router's log: the same plus both out-of-sample batches
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl \
 	    eval/data/outcomes-heldout-oos8-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma8_cascade.json \
-	    --estimator logreg --cascade free --escalate 0.1 --md
+	    --estimator logreg --cascade free --escalate 0.1 --md --features $(FEATURES9)
 	# the log of the router shipped mid session 9: the same plus session 9's families and more tasks of session 8's
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos9-gemma3-adapt.jsonl \
 	    eval/data/outcomes-heldout-more9-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma9_cascade.json \
-	    --estimator logreg --cascade free --escalate 0.1 --md
+	    --estimator logreg --cascade free --escalate 0.1 --md --features $(FEATURES9)
 	for c in 0.03 0.1 0.3 3; do $(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db \
-	    --out eval/results/router_gemma9_cascade_C$$c.json --estimator logreg --cascade free --escalate 0.1 --no-ablation --C $$c; done
+	    --out eval/results/router_gemma9_cascade_C$$c.json --estimator logreg --cascade free --escalate 0.1 --no-ablation --C $$c --features $(FEATURES9); done
 	# the shipped router's log since late session 9: the same plus the last out-of-sample batch; C chosen above
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos10-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma10_cascade.json \
-	    --estimator logreg --C 0.1 --cascade free --escalate 0.1 --md
+	    --estimator logreg --C 0.1 --cascade free --escalate 0.1 --md --features $(FEATURES9)
 	# out of sample for session 7's router (trained on neither batch; taken from git, commit abb0199); the router
 	# shipped since session 8 has seen both
 	rm -rf runs/router7 && mkdir -p runs/router7 && git archive abb0199 policies/shipped | tar -x -C runs/router7
@@ -79,8 +85,21 @@ bench: $(STAMP)
 	.venv/bin/tttc import-outcomes $(foreach f,heldout-text adapt-text heldout-grid heldout-text2 adapt-text2 heldout-text3 adapt-text3 heldout-new6 heldout-new7 heldout-oos7 heldout-oos8 heldout-oos9 heldout-more9,eval/data/outcomes-$(f)-gemma3-adapt.jsonl) \
 	    --db sqlite:///runs/bench-router-588.db
 	.venv/bin/tttc train-router --db sqlite:///runs/bench-router-588.db --budget seconds=5 --estimator logreg --C 0.1 \
-	    --cascade free --escalate 0.1 --out runs/router9-C0.1
+	    --cascade free --escalate 0.1 --out runs/router9-C0.1 --features $(FEATURES9)
 	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos10.db --router runs/router9-C0.1 --out eval/results/router_oos10_router9_C0.1.json
+	# session 10: the learnability probe (backfilled onto every log above); the shipped router's benchmark, and each
+	# column's ROC AUC on all 628 tasks and on session 9's two batches
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/bench_router11.json \
+	    --estimator logreg --C 0.1 --cascade free --escalate 0.2 --features $(FREE),ttt_probe --md
+	$(PY) -m eval.feature_separation --db sqlite:///runs/bench-router-gemma.db > eval/results/feature_separation11_all.md
+	$(PY) -m eval.feature_separation --db sqlite:///runs/bench-router-gemma.db --families $(S9FAMILIES) \
+	    > eval/results/feature_separation11_s9batches.md
+	# out of sample on session 10's 8 new families: session 9's last router (commit 5e71f14) and the one shipped now
+	rm -rf runs/router10 && mkdir -p runs/router10 && git archive 5e71f14 policies/shipped | tar -x -C runs/router10
+	rm -f runs/bench-router-oos11.db
+	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos11-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos11.db
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos11.db --router runs/router10/policies/shipped --out eval/results/router_oos11_shipped9.json
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos11.db --router policies/shipped --out eval/results/router_oos11_shipped10.json
 	$(PY) -m eval.compare_outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl \
 	    eval/data/bf16-heldout-oos7-gemma3-adapt.jsonl --out eval/results/bf16_vs_fp32_oos7.json
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \
