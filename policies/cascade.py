@@ -1,7 +1,7 @@
 """Two-stage routing: decide on cheap features when the choice is clear, pay for model features only when not.
 
-Model features (leave-one-out ICL, the self-consistency probe, perplexities) cost ~18 s per query on
-2 CPU cores, about 40% of a `ttt` run, and most queries do not need them: a stage-1 router on the
+Model features (leave-one-out ICL, the self-consistency probe, perplexities, the learnability probe) cost
+7-20 s per query on one CPU core, a sixth to a half of a `ttt` run, and most queries do not need them: a stage-1 router on the
 model-free features (sizes, shapes, token counts: milliseconds) already knows that a 10x10 grid is
 hopeless for ICL or that a short text task is easy. Stage 1 picks the strategy of highest utility
 P1 - lam1*C; when the margin to the runner-up is below a threshold, the query *escalates*: its
