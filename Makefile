@@ -99,7 +99,15 @@ bench: $(STAMP)
 	rm -f runs/bench-router-oos11.db
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos11-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos11.db
 	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos11.db --router runs/router10/policies/shipped --out eval/results/router_oos11_shipped9.json
-	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos11.db --router policies/shipped --out eval/results/router_oos11_shipped10.json
+	# (the router shipped mid session 10, from git: the one shipped now has seen this batch)
+	rm -rf runs/router10b && mkdir -p runs/router10b && git archive 1ecf250 policies/shipped | tar -x -C runs/router10b
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos11.db --router runs/router10b/policies/shipped --out eval/results/router_oos11_shipped10.json
+	# the shipped router's log since the end of session 10: the 628 tasks plus that batch
+	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos11-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/bench_router12.json \
+	    --estimator logreg --C 0.1 --cascade free --escalate 0.2 --features $(FREE),ttt_probe --md
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/bench_router12_s9features.json \
+	    --estimator logreg --C 0.1 --cascade free --escalate 0.1 --features $(FEATURES9) --no-ablation --md
 	$(PY) -m eval.compare_outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl \
 	    eval/data/bf16-heldout-oos7-gemma3-adapt.jsonl --out eval/results/bf16_vs_fp32_oos7.json
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \
