@@ -132,7 +132,11 @@ def decide(task: Task, runtime: Any, features: Any = None, directory: str | Path
     computed = _merge(computed, more)
     C = np.array([bundle.cost_model.predict(values, s) for s in strategies])
     P = _p_usable(bundle.router, bundle.feature_names, values, usable)
-    note = "; model features computed: cheap ones were unsure" if bundle.cascade else ""
+    note = ""
+    if bundle.cascade:
+        note = "; cheap features unsure, so the full router decided"
+        if more is not None:
+            note += f" (computed {', '.join(sorted(more.costs))})"
     return Decision(*_explain(strategies, P, C, bundle.lam, usable, bundle, runtime, note=note), values, computed,
                     escalated=bool(bundle.cascade))
 
