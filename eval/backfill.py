@@ -103,9 +103,10 @@ def write(logs: Sequence[Path], work: Path, model_id: str, say=print) -> None:
     for log in logs:
         rows = _rows(log)
         done = _done(work, log)
-        missing = [r["task_name"] for r in rows if r["task_hash"] not in done and rebuild(r["task_name"], r["task_hash"])]
+        tasks = dict.fromkeys((r["task_hash"], r["task_name"]) for r in rows if r["task_hash"] not in done)
+        missing = [name for h, name in tasks if rebuild(name, h) is not None]
         if missing:
-            raise SystemExit(f"{log}: {len(set(missing))} tasks have no values yet (e.g. {missing[0]}); "
+            raise SystemExit(f"{log}: {len(missing)} tasks have no values yet (e.g. {missing[0]}); "
                              f"run without --write first")
         for r in rows:
             if r["task_hash"] in done:
