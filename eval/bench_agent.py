@@ -81,19 +81,33 @@ def task_message(task) -> str:
     return "Solve this task:\n" + json.dumps({"train": task.to_json()["train"], "test": [{"input": e.input} for e in task.test]})
 
 
+def _latency(times: list[float]) -> dict:
+    return {"n": len(times), "p50_s": percentile(times, 0.5) if times else None,
+            "p95_s": percentile(times, 0.95) if times else None, "mean_s": statistics.fmean(times) if times else None}
+
+
 def icl_latency(url: str, tasks, n: int) -> dict:
+    """`n` auto-routed turns, one thread each: the latency of those routed to `icl` (the issue's figure),
+    of every route taken (`by_route`), and of the same tasks with `icl` chosen by the client (`forced_icl`:
+    no featurizing, no router), so there is an ICL figure even when the router sends none of them to ICL."""
     import httpx
-    times, routes, ids = [], {}, []
+    times: dict[str, list[float]] = {}
+    routes, ids, forced = {}, [], []
     with httpx.Client(base_url=url, timeout=600) as c:
         for i, task in enumerate(tasks[:n]):
             r = chat(c, task_message(task), thread=f"icl-{i}")
             strategy = (r["meta"] or {}).get("strategy")
             routes[strategy] = routes.get(strategy, 0) + 1
             ids.append((r["meta"] or {}).get("query_id"))
-            if r["status"] == 200 and strategy == "icl":
-                times.append(r["s"])
-    return {"n": len(times), "routes": routes, "query_ids": [i for i in ids if i], "p50_s": percentile(times, 0.5) if times else None,
-            "p95_s": percentile(times, 0.95) if times else None, "mean_s": statistics.fmean(times) if times else None}
+            if r["status"] == 200:
+                times.setdefault(str(strategy), []).append(r["s"])
+        for i, task in enumerate(tasks[:n]):
+            r = chat(c, task_message(task), thread=f"icl-forced-{i}", model="icl")
+            ids.append((r["meta"] or {}).get("query_id"))
+            if r["status"] == 200:
+                forced.append(r["s"])
+    return {**_latency(times.get("icl", [])), "routes": routes, "query_ids": [i for i in ids if i],
+            "by_route": {k: _latency(v) for k, v in sorted(times.items())}, "forced_icl": _latency(forced)}
 
 
 def ttt_followup(url: str, task, strategy: str) -> dict:
