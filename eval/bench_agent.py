@@ -110,6 +110,17 @@ def icl_latency(url: str, tasks, n: int) -> dict:
             "by_route": {k: _latency(v) for k, v in sorted(times.items())}, "forced_icl": _latency(forced)}
 
 
+def _one_per_family(tasks) -> list:
+    """Reorder tasks so that each family's first task comes before any family's second, and so on."""
+    seen: dict[str, int] = {}
+    ranked = []
+    for i, t in enumerate(tasks):
+        fam = t.name.rsplit("-", 1)[0]
+        ranked.append((seen.get(fam, 0), i, t))
+        seen[fam] = seen.get(fam, 0) + 1
+    return [t for _, _, t in sorted(ranked, key=lambda r: r[:2])]
+
+
 def ttt_followup(url: str, task, strategy: str) -> dict:
     import httpx
     thread = f"ttt-{task.kind}"
@@ -178,7 +189,10 @@ def main(argv=None) -> int:
     ap.add_argument("--model", default=None, help="server --model (default: the embedded model; 'tiny' with --smoke)")
     ap.add_argument("--ttt-strategy", default="ttt", help="strategy for the TTT turn and its follow-up")
     ap.add_argument("--strategies-file", default=None)
-    ap.add_argument("--icl-turns", type=int, default=20)
+    ap.add_argument("--icl-turns", type=int, default=20, help="auto-routed text turns of the icl phase")
+    ap.add_argument("--icl-grids", type=int, default=0,
+                    help="held-out grid tasks added to the icl phase, one per family in turn (the router sends "
+                         "grids, where no strategy of a small model scores, to plain ICL)")
     ap.add_argument("--clients", type=int, default=20)
     ap.add_argument("--per-client", type=int, default=10)
     ap.add_argument("--queue", type=int, default=None, help="server --queue (default 4; 1 with --smoke, so 429s happen)")
@@ -211,7 +225,8 @@ def main(argv=None) -> int:
            "model": args.model or "default", "smoke": args.smoke, "cpus": os.cpu_count(), "queue": args.queue}
     try:
         if "icl" in phases:
-            out["icl_turns"] = icl_latency(url, text, args.icl_turns)
+            turns = text[:args.icl_turns] + _one_per_family(grid)[:args.icl_grids]
+            out["icl_turns"] = icl_latency(url, turns, len(turns))
             print("icl turns:", out["icl_turns"], file=sys.stderr)
         if "ttt" in phases:
             out["ttt_followup"] = ttt_followup(url, grid[0], args.ttt_strategy)
