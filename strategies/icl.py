@@ -6,7 +6,7 @@ import math
 from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Progress, Result, no_progress
-from .serialize import parse_answer, render
+from .serialize import fixed_chars, parse_answer, render
 from .task import Task
 
 
@@ -14,6 +14,13 @@ class ICLConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_prompt_tokens: int = Field(4096, description="drop the earliest demos until the prompt fits (CPU time grows with length)")
     batch_size: int = Field(8, description="test inputs generated together")
+
+
+def base_cache(runtime, fixed: list[int]) -> dict:
+    """`generate` arguments that keep the prompts' demonstrations in the runtime's prefix cache under its
+    own weights' name (none while a TTT adapter is in the weights, or for a runtime without the cache)."""
+    tag = runtime.base_tag() if hasattr(runtime, "base_tag") else None
+    return {"prefix_chars": fixed, "cache_tag": tag} if tag is not None else {}
 
 
 def fit_demos(task: Task, query, runtime, max_tokens: int) -> list[tuple]:
@@ -34,13 +41,16 @@ class ICL:
     def run(self, task: Task, runtime, progress: Progress = no_progress) -> Result:
         from .caps import answer_cap
         progress("answering", {"tests": len(task.test)})
-        prompts, caps, dropped = [], [], 0
+        prompts, caps, fixed, dropped = [], [], [], 0
         for ex in task.test:
             demos = fit_demos(task, ex.input, runtime, self.config.max_prompt_tokens)
             dropped = max(dropped, len(task.train) - len(demos))
             prompts.append(render(demos, ex.input, task.kind).prompt)
             caps.append(answer_cap(task, ex.input, runtime))
-        gen = runtime.generate(prompts, task.kind, caps, batch_size=self.config.batch_size)
+            fixed.append(fixed_chars(prompts[-1], ex.input, task.kind))
+        # a thread's follow-up on the same demonstrations prefills only its new query
+        gen = runtime.generate(prompts, task.kind, caps, batch_size=self.config.batch_size,
+                               **base_cache(runtime, fixed))
         answers = [parse_answer(t, task.kind) for t in gen.texts]
         confidence = sum(math.exp(-h) for h in gen.first_token_entropy) / len(prompts)
         return Result(strategy=self.name, attempts=[[a] if a is not None else [] for a in answers],

@@ -9,8 +9,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from .augment import View, views
 from .base import Progress, Result, no_progress
 from .caps import answer_cap
-from .icl import fit_demos
-from .serialize import parse_answer, render
+from .icl import base_cache, fit_demos
+from .serialize import fixed_chars, parse_answer, render
 from .task import MAX_ATTEMPTS, Task, Value
 from .voting import vote
 
@@ -42,13 +42,16 @@ class ICLVote:
 
         prompts: list[str] = []
         caps: list[int] = []
+        fixed: list[int] = []
         for i in range(len(task.test)):
             for t in seen:
                 query = t.test[i].input
                 demos = fit_demos(t, query, runtime, cfg.max_prompt_tokens)
                 prompts.append(render(demos, query, task.kind).prompt)
                 caps.append(answer_cap(t, query, runtime))
-        gen = runtime.generate(prompts, task.kind, caps)   # all test inputs and views in one batch
+                fixed.append(fixed_chars(prompts[-1], query, task.kind))
+        # all test inputs and views in one batch; the views' demonstrations stay in the prefix cache
+        gen = runtime.generate(prompts, task.kind, caps, **base_cache(runtime, fixed))
 
         progress("voting", {"views": len(vs)})
         attempts: list[list[Value]] = []

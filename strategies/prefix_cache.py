@@ -9,7 +9,8 @@ Correctness does not rest on guessing where a prefix ends: a prompt is tokenized
 and the prefix is the run of its tokens that end a few characters before the caller's prefix boundary
 (a tokenizer may merge across the boundary). An entry is reused only for the very same token ids in
 every row, under the same `tag`, which the caller must change whenever the weights change (a TTT
-adapter's cache key does).
+adapter's cache key does). ICL and icl-vote answer under `Runtime.base_tag()`, the runtime's own
+weights' name, which is None (nothing kept, nothing reused) while a TTT adapter is attached or folded in.
 """
 from __future__ import annotations
 

@@ -3,9 +3,10 @@ from __future__ import annotations
 
 import os
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, ContextManager, Hashable, Sequence
+from typing import Any, ContextManager, Hashable, Iterator, Sequence
 
 import torch
 
@@ -64,6 +65,7 @@ class Runtime:
     infer_dtype: torch.dtype = field(default_factory=infer_dtype_from_env, repr=False)
     _grid_ids: torch.Tensor | None = field(default=None, init=False, repr=False)
     _bf16_copies: Bf16Copies = field(default_factory=Bf16Copies, init=False, repr=False)
+    _modified: int = field(default=0, init=False, repr=False)   # open `weights_modified` blocks
 
     def __post_init__(self) -> None:
         self.n_params = sum(p.numel() for p in self.model.parameters())
@@ -101,6 +103,24 @@ class Runtime:
     @classmethod
     def from_pretrained_objects(cls, model, tokenizer, model_id: str = "custom") -> "Runtime":
         return cls(model, tokenizer, model_id, next(model.parameters()).device)
+
+    # -- the weights' name for the prefix cache ------------------------------------------------
+    def base_tag(self) -> Hashable | None:
+        """The prefix cache's name for this runtime's own weights (ICL answers cache their demonstrations
+        under it), or None while they are not its own: inside `weights_modified` (a TTT adapter attached
+        or folded in, strategies/ttt/adapters.py) or with a peft model in place."""
+        if self._modified or hasattr(self.model, "peft_config"):
+            return None
+        return ("base", self.model_id)
+
+    @contextmanager
+    def weights_modified(self) -> Iterator[None]:
+        """While inside, `base_tag` is None: the model answers with other weights than its own."""
+        self._modified += 1
+        try:
+            yield
+        finally:
+            self._modified -= 1
 
     # -- tokens ---------------------------------------------------------------------------------
     def encode(self, text: str) -> list[int]:

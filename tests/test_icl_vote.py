@@ -40,7 +40,7 @@ def test_icl_vote_returns_a_result_with_cost(tiny, task):
 def test_icl_vote_generates_once_for_all_views_and_test_inputs(tiny, monkeypatch):
     calls = []
     real = tiny.generate
-    monkeypatch.setattr(tiny, "generate", lambda p, kind, caps: calls.append(len(p)) or real(p, kind, caps))
+    monkeypatch.setattr(tiny, "generate", lambda p, kind, caps, **kw: calls.append(len(p)) or real(p, kind, caps, **kw))
     result = ICLVote(ICLVoteConfig(n_views=3)).run(GRID_TASK, tiny)
     assert calls == [3 * len(GRID_TASK.test)] and result.info["n_views"] == 3
 
@@ -51,7 +51,7 @@ def test_icl_vote_maps_answers_back_before_voting(tiny, monkeypatch):
     from strategies.cost import Cost
     from strategies.serialize import render_answer
 
-    def echo(prompts, kind, caps):
+    def echo(prompts, kind, caps, **kw):
         queries = [p.rsplit("in:\n", 1)[1].rsplit("\nout:", 1)[0] for p in prompts]
         grids = [[[int(c) for c in row] for row in q.split("\n")] for q in queries]
         return Generation([render_answer(g, kind) for g in grids], [0.0] * len(prompts), Cost(wall_s=0.01))

@@ -53,6 +53,18 @@ def param_fingerprint(model: torch.nn.Module) -> str:
 
 
 @contextmanager
+def weights_modified(runtime: Any) -> Iterator[None]:
+    """Tell the runtime that while inside, its model does not answer with its own weights (an adapter is
+    attached or folded in), so that nothing is cached under its base weights' name (`Runtime.base_tag`)."""
+    mark = getattr(runtime, "weights_modified", None)
+    if mark is None:   # a stand-in runtime without a prefix cache
+        yield
+        return
+    with mark():
+        yield
+
+
+@contextmanager
 def attached(runtime: Any, name: str, lora: LoraSettings) -> Iterator[Any]:
     """Attach a fresh LoRA adapter `name` to `runtime.model` and yield the peft model.
 
@@ -79,7 +91,8 @@ def attached(runtime: Any, name: str, lora: LoraSettings) -> Iterator[Any]:
         peft_model = get_peft_model(base, lora.peft_config(), adapter_name=name)
     runtime.model = peft_model
     try:
-        yield peft_model
+        with weights_modified(runtime):
+            yield peft_model
     finally:
         runtime.model = base
         peft_model.delete_adapter(name)

@@ -11,7 +11,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from ..base import Progress, Result, no_progress
 from ..cost import Cost
 from ..task import MAX_ATTEMPTS, Task, Value
-from .adapters import LoraSettings, attached, cache_key, demos_hash, folded, merged, seeded, shared_cache
+from .adapters import (LoraSettings, attached, cache_key, demos_hash, folded, merged, seeded, shared_cache,
+                       weights_modified)
 from .data import DataConfig
 from .train import TrainConfig
 
@@ -83,7 +84,7 @@ class TTT:
             tag = meta.get("weights_tag")   # the prefix cache's name for exactly these adapter weights
             if stop():
                 return self._cancelled(task, cost, start, info)
-            with folded(runtime.model, state, cfg.lora):
+            with weights_modified(runtime), folded(runtime.model, state, cfg.lora):
                 attempts, shares, answer_cost, answer_info = answer_with_views(task, runtime, cfg, progress, tag)
             return self._result(attempts, shares, answer_cost, start, {**info, **answer_info})
 
@@ -149,7 +150,7 @@ def answer_with_views(task: Task, runtime: Any, cfg: TTTConfig, progress: Progre
     """
     from ..augment import views
     from ..caps import answer_cap
-    from ..serialize import parse_answer, render
+    from ..serialize import fixed_chars, parse_answer, render
     from ..voting import augmentation_score, vote
 
     vs = views(task, cfg.n_views, cfg.seed)
@@ -159,10 +160,9 @@ def answer_with_views(task: Task, runtime: Any, cfg: TTTConfig, progress: Progre
         for t in seen:
             query = t.test[i].input
             prompt = render([(e.input, e.output) for e in t.train], query, task.kind).prompt
-            tail = render([], query, task.kind).prompt   # an incremental format: the demos come first
             prompts.append(prompt)
             caps.append(answer_cap(t, query, runtime))
-            fixed.append(len(prompt) - len(tail) if prompt.endswith(tail) else 0)
+            fixed.append(fixed_chars(prompt, query, task.kind))
     progress("answering", {"prompts": len(prompts)})
     gen = runtime.generate(prompts, task.kind, caps, prefix_chars=fixed, cache_tag=weights_tag)
     cost = gen.cost
