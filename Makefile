@@ -34,6 +34,9 @@ test: $(STAMP)
 # benchmarks name them so that the backfilled probe columns do not change their figures
 FREE := counts,is_grid,grid_side,sizes,shape_consistency,prompt_chars,prompt_tokens
 FEATURES9 := $(FREE),self_consistency,first_token_entropy,demo_ppl,test_input_ppl,loo_icl_acc
+# the outcome logs of the router shipped at the end of session 10 (676 tasks)
+GEMMA_ROUTER_FILES := heldout-text adapt-text heldout-grid heldout-text2 adapt-text2 heldout-text3 adapt-text3 heldout-new6 \
+                      heldout-new7 heldout-oos7 heldout-oos8 heldout-oos9 heldout-more9 heldout-oos10 heldout-oos11
 S9FAMILIES := phrase_translate,greater_label,keyword_label,char_at,multiply_pair,sort_numbers,sort_letters,record_field,reverse_each_word,alternate_case,range_label,word_to_number,number_to_word,distinct_letters,longest_word,mod_k
 
 bench: $(STAMP)
@@ -108,6 +111,17 @@ bench: $(STAMP)
 	    --estimator logreg --C 0.1 --cascade free --escalate 0.2 --features $(FREE),ttt_probe --md
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/bench_router12_s9features.json \
 	    --estimator logreg --C 0.1 --cascade free --escalate 0.1 --features $(FEATURES9) --no-ablation --md
+	# session 11: 84 adapt-family grid tasks, out of sample for the router of session 10 (still shipped at 8335699), then in
+	rm -rf runs/router11 && mkdir -p runs/router11 && git archive 8335699 policies/shipped | tar -x -C runs/router11
+	rm -f runs/bench-router-adaptgrid.db
+	.venv/bin/tttc import-outcomes eval/data/outcomes-adapt-grid-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-adaptgrid.db
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-adaptgrid.db --router runs/router11/policies/shipped \
+	    --out eval/results/router_oos_adapt_grid11.json
+	.venv/bin/tttc import-outcomes eval/data/outcomes-adapt-grid-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/bench_router13.json \
+	    --estimator logreg --C 0.1 --cascade free --escalate 0.2 --features $(FREE),ttt_probe --md
+	$(PY) -m eval.strategy_costs $(foreach f,$(GEMMA_ROUTER_FILES),eval/data/outcomes-$(f)-gemma3-adapt.jsonl) --out eval/results/strategy_costs11.json
+	$(PY) -m eval.strategy_costs eval/data/outcomes-adapt-grid-gemma3-adapt.jsonl --out eval/results/strategy_costs11_adapt_grid.json
 	$(PY) -m eval.compare_outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl \
 	    eval/data/bf16-heldout-oos7-gemma3-adapt.jsonl --out eval/results/bf16_vs_fp32_oos7.json
 	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \
