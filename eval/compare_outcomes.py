@@ -15,20 +15,8 @@ from pathlib import Path
 
 
 def load(path: str) -> dict[tuple[str, str], dict]:
-    rows: dict[tuple[str, str], dict] = {}
-    try:
-        text = Path(path).read_text()
-    except (OSError, UnicodeDecodeError) as e:
-        raise SystemExit(f"{path}: cannot read it ({type(e).__name__}: {e})")
-    for n, line in enumerate(text.splitlines(), 1):
-        if not line.strip():
-            continue
-        try:
-            row = json.loads(line)
-            rows[(row["task_hash"], row["strategy"])] = row
-        except (json.JSONDecodeError, KeyError, TypeError) as e:
-            raise SystemExit(f"{path}:{n}: not an exported outcome row ({type(e).__name__}: {e})")
-    return rows
+    from eval.strategy_costs import read_rows
+    return {(r["task_hash"], r["strategy"]): r for r in read_rows([path], ("task_hash", "strategy"))}
 
 
 def compare(a: dict, b: dict) -> dict[str, dict]:

@@ -20,22 +20,23 @@ GROUPS = {"none": lambda r: "all", "suite": lambda r: r.get("suite") or "?",
           "family": lambda r: r.get("family") or "?"}
 
 
-def read_rows(paths: list[str]) -> list[dict]:
-    rows = []
+def read_rows(paths: list[str], fields: tuple[str, ...] = ("strategy", "correct", "wall_s")) -> list[dict]:
+    """The rows of exported outcome logs, each holding `fields`; a bad file or line ends the run with its name."""
+    from controller.log import read_jsonl
+
+    def checked(row: dict) -> dict:
+        for f in fields:
+            row[f]
+        return row
+
+    rows: list[dict] = []
     for path in paths:
         try:
-            lines = Path(path).read_text().splitlines()
+            rows += read_jsonl(path, checked, "an exported outcome row")
         except (OSError, UnicodeDecodeError) as e:
             raise SystemExit(f"{path}: cannot read it ({type(e).__name__}: {e})")
-        for n, line in enumerate(lines, 1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-                row["strategy"], row["correct"], row["wall_s"]   # the fields every summary needs
-            except (json.JSONDecodeError, KeyError, TypeError) as e:
-                raise SystemExit(f"{path}:{n}: not an exported outcome row ({type(e).__name__}: {e})")
-            rows.append(row)
+        except ValueError as e:
+            raise SystemExit(str(e))
     return rows
 
 
