@@ -86,22 +86,22 @@ def _latency(times: list[float]) -> dict:
             "p95_s": percentile(times, 0.95) if times else None, "mean_s": statistics.fmean(times) if times else None}
 
 
-def icl_latency(url: str, tasks, n: int) -> dict:
-    """`n` auto-routed turns, one thread each: the latency of those routed to `icl` (the issue's figure),
+def icl_latency(url: str, tasks) -> dict:
+    """One auto-routed turn per task, one thread each: the latency of those routed to `icl` (the issue's figure),
     of every route taken (`by_route`), and of the same tasks with `icl` chosen by the client (`forced_icl`:
     no featurizing, no router), so there is an ICL figure even when the router sends none of them to ICL."""
     import httpx
     times: dict[str, list[float]] = {}
     routes, ids, forced = {}, [], []
     with httpx.Client(base_url=url, timeout=600) as c:
-        for i, task in enumerate(tasks[:n]):
+        for i, task in enumerate(tasks):
             r = chat(c, task_message(task), thread=f"icl-{i}")
             strategy = (r["meta"] or {}).get("strategy")
             routes[strategy] = routes.get(strategy, 0) + 1
             ids.append((r["meta"] or {}).get("query_id"))
             if r["status"] == 200:
                 times.setdefault(str(strategy), []).append(r["s"])
-        for i, task in enumerate(tasks[:n]):
+        for i, task in enumerate(tasks):
             r = chat(c, task_message(task), thread=f"icl-forced-{i}", model="icl")
             ids.append((r["meta"] or {}).get("query_id"))
             if r["status"] == 200:
@@ -226,7 +226,7 @@ def main(argv=None) -> int:
     try:
         if "icl" in phases:
             turns = text[:args.icl_turns] + _one_per_family(grid)[:args.icl_grids]
-            out["icl_turns"] = icl_latency(url, turns, len(turns))
+            out["icl_turns"] = icl_latency(url, turns)
             print("icl turns:", out["icl_turns"], file=sys.stderr)
         if "ttt" in phases:
             out["ttt_followup"] = ttt_followup(url, grid[0], args.ttt_strategy)
