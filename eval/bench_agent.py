@@ -202,6 +202,8 @@ def main(argv=None) -> int:
                          "on a grid task and its follow-up), ttt-text (the same on a text task), load (concurrent "
                          "clients)")
     args = ap.parse_args(argv)
+    if args.icl_turns < 0 or args.icl_grids < 0:
+        ap.error("--icl-turns and --icl-grids count turns: 0 or more")
     phases = {p.strip() for p in args.phases.split(",") if p.strip()}
     if not phases or phases - {"icl", "ttt", "ttt-text", "load"}:
         ap.error(f"--phases {args.phases!r}: choose from icl, ttt, ttt-text, load")
