@@ -139,6 +139,7 @@ bench: $(STAMP)
 	$(PY) -m eval.bench_decode --model gemma3-270m --kind grid --n 8 --draft-width 4 --skip-reference --bf16 \
 	    --families rot90,flip_v,colour_map,gravity,tile2x2,upscale2,crop_bbox,count_cells --out eval/results/bf16_decode_gemma_grid.json
 	$(PY) -m eval.bench_decode --model gemma3-270m --kind text --n 4 --bf16 --out eval/results/bf16_decode_gemma_text.json
+	OMP_NUM_THREADS=1 $(PY) -m eval.bench_decode_pass --out eval/results/decode_pass_gemma12.json
 	$(PY) -m eval.bench_likelihood --text 6 --grid 4 --out eval/results/likelihood_gemma.json
 	$(PY) -m eval.bench_executors --model smollm2 --out eval/results/executors.json
 	$(PY) -m eval.bench_agent --model smollm2 --out eval/results/agent.json
