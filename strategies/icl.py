@@ -38,12 +38,16 @@ class ICL:
         self.config = config or ICLConfig()
         self.name = name
 
+    def demos(self, task: Task, query, runtime) -> list[tuple]:
+        """The demonstrations in the prompt of `query`."""
+        return fit_demos(task, query, runtime, self.config.max_prompt_tokens)
+
     def run(self, task: Task, runtime, progress: Progress = no_progress) -> Result:
         from .caps import answer_cap
         progress("answering", {"tests": len(task.test)})
         prompts, caps, fixed, dropped = [], [], [], 0
         for ex in task.test:
-            demos = fit_demos(task, ex.input, runtime, self.config.max_prompt_tokens)
+            demos = self.demos(task, ex.input, runtime)
             dropped = max(dropped, len(task.train) - len(demos))
             prompts.append(render(demos, ex.input, task.kind).prompt)
             caps.append(answer_cap(task, ex.input, runtime))

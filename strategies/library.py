@@ -9,6 +9,7 @@ from typing import Any
 
 # kind -> (module, strategy class, config class); imported only when a strategy of that kind is built
 KINDS: dict[str, tuple[str, str, str]] = {
+    "zero-shot": ("strategies.zero_shot", "ZeroShot", "ZeroShotConfig"),
     "icl": ("strategies.icl", "ICL", "ICLConfig"),
     "icl-vote": ("strategies.icl_vote", "ICLVote", "ICLVoteConfig"),
     "ttt": ("strategies.ttt.strategy", "TTT", "TTTConfig"),

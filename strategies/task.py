@@ -7,6 +7,8 @@ from typing import Any, Literal, Union
 
 from pydantic import BaseModel, ConfigDict
 
+from .scoring import Scoring, matches
+
 Grid = list[list[int]]
 Value = Union[Grid, str]
 Kind = Literal["grid", "text"]
@@ -36,6 +38,7 @@ class Task(BaseModel):
     train: tuple[Example, ...]
     test: tuple[Example, ...]
     name: str = "task"
+    scoring: Scoring = "exact"   # "normalised": BIG-bench targets, matched as strategies/scoring.py says
 
     @property
     def has_answers(self) -> bool:
@@ -167,13 +170,20 @@ def task_from_json(text: str | bytes, name: str = "task") -> Task:
     return task_from_obj(obj, name)
 
 
-def load_task(path: str | Path) -> Task:
-    """Load one task file; errors are TaskError with the file name in front."""
+def load_task(path: str | Path, sampling: Any = None) -> Task:
+    """Load one task file, ARC-shaped or a BIG-bench task (`{"examples": [...]}`, sampled into
+    demonstrations and queries as `sampling`, a strategies.bigbench.Sampling, says); errors are TaskError
+    with the file name in front."""
+    from .bigbench import MAX_BIGBENCH_BYTES, is_bigbench, task_from_bigbench
     path = Path(path)
     try:
-        if path.stat().st_size > MAX_FILE_BYTES:
-            raise TaskError(f"{path.stat().st_size} bytes, the limit for one task is {MAX_FILE_BYTES}")
-        return task_from_json(path.read_bytes(), name=path.stem)
+        size = path.stat().st_size
+        if size > max(MAX_FILE_BYTES, MAX_BIGBENCH_BYTES):
+            raise TaskError(f"{size} bytes, the limit for one task file is {max(MAX_FILE_BYTES, MAX_BIGBENCH_BYTES)}")
+        raw = path.read_bytes()
+        if is_bigbench(raw):
+            return task_from_bigbench(json.loads(raw), path.stem, sampling)
+        return task_from_json(raw, name=path.stem)
     except TaskError as e:
         raise TaskError(f"{path}: {e}") from None
     except OSError as e:
@@ -188,10 +198,19 @@ def task_paths(paths: list[str | Path]) -> list[Path]:
     return out
 
 
-def score(task: Task, prediction: Prediction) -> bool | None:
-    """Exact match: every test input has its answer among its attempts. None when there are no answers."""
+def score_each(task: Task, prediction: Prediction) -> list[bool] | None:
+    """Per test input: its answer is among its first MAX_ATTEMPTS attempts (matched as the task's
+    `scoring` says). None when the task has no answers."""
     if not task.has_answers:
         return None
-    if len(prediction.attempts) != len(task.test):
-        return False
-    return all(ex.output in attempts[:MAX_ATTEMPTS] for ex, attempts in zip(task.test, prediction.attempts))
+    attempts = list(prediction.attempts) + [[]] * max(0, len(task.test) - len(prediction.attempts))
+    return [any(matches(a, ex.output, task.scoring) for a in tries[:MAX_ATTEMPTS])
+            for ex, tries in zip(task.test, attempts)]
+
+
+def score(task: Task, prediction: Prediction) -> bool | None:
+    """Every test input has its answer among its attempts. None when there are no answers."""
+    each = score_each(task, prediction)
+    if each is None:
+        return None
+    return len(prediction.attempts) == len(task.test) and all(each)

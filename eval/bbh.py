@@ -1,0 +1,162 @@
+"""The BIG-Bench Hard suite: every strategy on every BBH task, one outcome row per (query, strategy).
+
+Each BBH file becomes one task (strategies/bigbench.py): `--demos` demonstrations drawn with `--seed`, the
+next `--queries` examples as its queries. A strategy runs once per task (one TTT adapter for all its
+queries); its result is split into one row per query, carrying that query's attempts, its normalised
+exact-match score and an equal share of the run's cost. The task's difficulty features are computed
+once, on its demonstrations and first query, and shared by its rows; their cost is shared the same way.
+Rows land in the outcome log as they finish, so an interrupted run resumes where it stopped.
+
+    python -m eval.bbh --queries 30 --db sqlite:///runs/bbh-gemma3.db          # all 27 tasks, 5 strategies
+    python -m eval.bbh --queries all ...                                         # every example as a query
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+from typing import Any, Sequence
+
+from strategies.base import Result
+from strategies.bigbench import Sampling
+from strategies.task import Task, TaskError, load_task
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "bbh"
+DEFAULT_STRATEGIES = ("zero-shot", "icl", "icl-vote", "ttt-lite", "ttt")
+SUITE = "bbh"
+
+
+def load_bbh(data: Path, sampling: Sampling, names: Sequence[str] | None = None) -> list[Task]:
+    """The BBH tasks in `data` (all *.json, or just `names`), sampled; a bad file is a TaskError naming it."""
+    if not data.is_dir():
+        raise FileNotFoundError(f"{data}: no such folder (the BBH files; pass --data)")
+    paths = sorted(data.glob("*.json"))
+    if names:
+        known = {p.stem: p for p in paths}
+        missing = [n for n in names if n not in known]
+        if missing:
+            raise FileNotFoundError(f"{data}: no task(s) {', '.join(missing)}; known: {', '.join(sorted(known))}")
+        paths = [known[n] for n in names]
+    return [load_task(p, sampling) for p in paths]
+
+
+def query_task(task: Task, i: int) -> Task:
+    """The task as seen by its i-th query alone: the same demonstrations, one test input."""
+    return task.model_copy(update={"test": (task.test[i],), "name": f"{task.name}/{i}"})
+
+
+def split_result(task: Task, result: Result) -> list[tuple[Task, Result]]:
+    """One (query task, result) per query; each result carries 1/n of the run's cost."""
+    n = len(task.test)
+    share = result.cost.model_copy(update={k: getattr(result.cost, k) / n for k in ("wall_s", "flops")}
+                                   | {k: getattr(result.cost, k) // n for k in ("tokens_in", "tokens_out",
+                                                                               "tokens_trained", "steps")})
+    return [(query_task(task, i), result.model_copy(update={"attempts": [result.attempts[i]], "cost": share,
+                                                             "info": {}}))
+            for i in range(n)]
+
+
+def done_strategies(task: Task, log: Any, model_id: str) -> set[str]:
+    """Strategies whose rows for every query of `task` are in the log already."""
+    done = log.done_keys(model_id)
+    hashes = [query_task(task, i).content_hash() for i in range(len(task.test))]
+    strategies = {s for _, s, _ in done}
+    return {s for s in strategies if all((h, s, model_id) in done for h in hashes)}
+
+
+def task_features(task: Task, runtime: Any, log: Any, model_id: str) -> dict[str, float]:
+    """Every registered feature of the task (its first query standing for the rest), computed once: a
+    resumed run reads them back from the task's rows. Their cost is recorded per query row, shared."""
+    first = query_task(task, 0).content_hash()
+    for row in reversed(log.rows(task_hash=first, model_id=model_id)):
+        if row.get("features"):
+            return row["features"]
+    from policies.features import featurize
+
+    from .feature_costs import FeatureCosts
+    f = featurize(query_task(task, 0), runtime)
+    n = len(task.test)
+    costs = {k: {**c.model_dump(), "wall_s": c.wall_s / n, "flops": c.flops / n} for k, c in f.costs.items()}
+    recorder = FeatureCosts(log.engine)
+    for i in range(n):
+        recorder.record(query_task(task, i).content_hash(), model_id, costs)
+    return f.values
+
+
+def run_suite(tasks: Sequence[Task], strategies: Sequence[str], runtime: Any, log: Any,
+              say=lambda text: print(text, file=sys.stderr, flush=True)) -> int:
+    """Run every (task, strategy) not yet logged; returns the number of rows written."""
+    from controller.log import OutcomeRow
+    from strategies.library import get_strategy
+
+    model_id = runtime.model_id
+    written = 0
+    for k, task in enumerate(tasks, 1):
+        todo = [s for s in strategies if s not in done_strategies(task, log, model_id)]
+        if not todo:
+            say(f"[{k}/{len(tasks)}] {task.name}: done")
+            continue
+        start = time.perf_counter()
+        features = task_features(task, runtime, log, model_id)
+        say(f"[{k}/{len(tasks)}] {task.name}: features in {time.perf_counter() - start:.1f} s")
+        for name in todo:
+            result = get_strategy(name).run(task, runtime)
+            rows = [OutcomeRow.from_result(q, r, model_id, features=features, suite=SUITE, family=task.name)
+                    for q, r in split_result(task, result)]
+            log.extend(rows)
+            written += len(rows)
+            right = sum(bool(r.correct) for r in rows)
+            say(f"[{k}/{len(tasks)}] {task.name:<42} {name:<10} {right:>3}/{len(rows)}  "
+                f"{result.cost.wall_s:7.1f} s ({result.cost.wall_s / len(rows):.2f} s/query)")
+    return written
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    p = argparse.ArgumentParser(prog="python -m eval.bbh", description=__doc__.split("\n\n")[0])
+    p.add_argument("--data", type=Path, default=DEFAULT_DATA, help="folder of BBH task files (default: %(default)s)")
+    p.add_argument("--tasks", default=None, help="comma-separated task names (default: every file in --data)")
+    p.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES), help="comma-separated (default: %(default)s)")
+    p.add_argument("--demos", type=int, default=10, help="demonstrations per task (default: %(default)s)")
+    p.add_argument("--queries", default="30", help="queries per task, or 'all' (default: %(default)s)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the demonstration draw (default: %(default)s)")
+    p.add_argument("--model", default=None, help="embedded model name, a local HF folder, or 'tiny'")
+    p.add_argument("--db", required=True, help="outcome log (SQLAlchemy URL), e.g. sqlite:///runs/bbh-gemma3.db")
+    p.add_argument("--export", type=Path, default=None, help="afterwards, write the suite's rows to this JSONL file")
+    args = p.parse_args(argv)
+
+    from strategies.library import StrategyError, registry
+    strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
+    try:
+        for s in strategies:
+            registry().get(s)
+        queries = None if args.queries == "all" else int(args.queries)
+        sampling = Sampling(demos=args.demos, queries=queries, seed=args.seed)
+        tasks = load_bbh(args.data, sampling, [t.strip() for t in args.tasks.split(",")] if args.tasks else None)
+    except (StrategyError, TaskError, FileNotFoundError, ValueError) as e:
+        print(f"eval.bbh: {str(e).splitlines()[0]}", file=sys.stderr)
+        return 2
+
+    from controller.log import OutcomeLog
+    from strategies.runtime import Runtime, tiny_runtime
+    runtime = tiny_runtime() if args.model == "tiny" else Runtime.load(args.model)
+    with OutcomeLog(args.db) as log:
+        n = run_suite(tasks, strategies, runtime, log)
+        print(f"eval.bbh: {n} rows written to {args.db}", file=sys.stderr)
+        if args.export:
+            export_suite(log, args.export)
+    return 0
+
+
+def export_suite(log: Any, path: Path) -> int:
+    """The suite's rows (every model) as JSONL, beside their feature costs (`<stem>.feature-costs.jsonl`)."""
+    from .feature_costs import FeatureCosts
+    others = {r["task_hash"] for r in log.rows() if r.get("suite") != SUITE}
+    n = log.export_jsonl(path, skip_tasks=others)
+    FeatureCosts(log.engine).export_jsonl(path.with_suffix(".feature-costs.jsonl"), skip_tasks=others)
+    print(f"eval.bbh: {n} rows exported to {path}", file=sys.stderr)
+    return n
+
+
+if __name__ == "__main__":
+    sys.exit(main())
