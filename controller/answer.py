@@ -28,7 +28,7 @@ class Answerer:
 
     @cached_property
     def outcomes(self):
-        from controller.log import OutcomeLog
+        from policies.outcomes import OutcomeLog
         return OutcomeLog(self.db_url) if self.db_url else None
 
     def answer(self, task: Task, strategy: str = "icl", progress=None) -> Answered:
@@ -41,7 +41,7 @@ class Answerer:
         result = get_strategy(strategy).run(task, self.runtime, progress or no_progress)
         query_id = None
         if self.outcomes is not None:
-            from controller.log import OutcomeRow
+            from policies.outcomes import OutcomeRow
             # route_reason marks a routing decision; a strategy the user named is not one
             query_id = self.outcomes.append(OutcomeRow.from_result(task, result, self.runtime.model_id,
                                                                    route_reason=reason or None))

@@ -136,7 +136,7 @@ def create_app(model: str | None = None, db: str | None = None, threads: str | N
 
     @app.post("/v1/feedback", dependencies=v1, summary="Record whether an answer was right")
     async def feedback(body: FeedbackRequest):
-        from controller.log import UnknownQuery
+        from policies.outcomes import UnknownQuery
         outcomes = agent.context.outcome_log()
         if outcomes is None:
             raise HTTPException(409, "no outcome log is configured (start the server with --db URL or set TTTC_DB)")

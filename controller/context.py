@@ -35,7 +35,7 @@ class Context:
             return None
         with _LOCK:
             if url not in _LOGS:
-                from controller.log import OutcomeLog
+                from policies.outcomes import OutcomeLog
                 _LOGS[url] = OutcomeLog(url)
             return _LOGS[url]
 

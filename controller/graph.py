@@ -123,7 +123,7 @@ def log(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     outcomes = ctx.outcome_log()
     if outcomes is None:
         return {}
-    from controller.log import OutcomeRow
+    from policies.outcomes import OutcomeRow
     from strategies.base import Result
 
     info = runtime.execution_info

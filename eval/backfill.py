@@ -23,13 +23,13 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from .feature_costs import costs_path
+from policies.outcomes import costs_path
 
 WORK = Path("runs/backfill")
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
-    from controller.log import read_jsonl
+    from policies.outcomes import read_jsonl
     return read_jsonl(path, lambda d: d, "an outcome row")
 
 

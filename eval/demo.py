@@ -178,7 +178,7 @@ def cost_line(cost) -> str:
 
 
 def log_outcome(log, task, result, model_id: str, family: str, **kw: Any) -> bool | None:
-    from controller.log import OutcomeRow
+    from policies.outcomes import OutcomeRow
     row = OutcomeRow.from_result(task, result, model_id, suite=SUITE, family=family, **kw)
     log.append(row)
     return row.correct
@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
     from controller.context import TINY, load_runtime
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
 
     if args.tiny:
         shrink_ttt()

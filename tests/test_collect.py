@@ -6,7 +6,7 @@ import json
 import pytest
 
 from controller.cli import main
-from controller.log import OutcomeLog
+from policies.outcomes import OutcomeLog
 from eval.collect import family_of
 
 STRATEGIES = "icl,icl-vote"
@@ -53,10 +53,9 @@ def test_collect_logs_one_scored_row_per_task_and_strategy(tasks_dir, tmp_path):
 
 
 def test_collect_records_what_each_feature_cost(tasks_dir, tmp_path):
-    from eval.feature_costs import FeatureCosts
     db = f"sqlite:///{tmp_path / 'out.db'}"
     assert collect(tasks_dir, db, "--limit", "1") == 0
-    means = FeatureCosts(OutcomeLog(db).engine).means("tiny-random-llama")
+    means = OutcomeLog(db).feature_costs.means("tiny-random-llama")
     assert means["self_consistency"]["n"] == 1 and means["self_consistency"]["tokens_out"] > 0
     assert means["counts"]["wall_s"] >= 0
 

@@ -46,7 +46,7 @@ def test_tiny_smoke_run_routes_answers_logs_and_writes_a_report(tmp_path):
     assert "route: icl" in text and "route: ttt" in text          # a text task, then a grid task
     assert "training step 2/2" in text and "answer:" in text and "cost:" in text
     assert f"report: {out / 'report.html'}" in text
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     with OutcomeLog(f"sqlite:///{db}") as log:
         rows = log.rows()
     # the two routed answers, and plain ICL on the task routed to TTT; every one scored

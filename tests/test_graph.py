@@ -114,7 +114,7 @@ def test_log_appends_one_row_per_answer_only_when_a_db_is_set(graph, tiny_rt, tm
     ctx = Context(runtime=tiny_rt, db=url)
     state, _ = turn(graph, TEXT_MESSAGE, ctx, thread="logged")
     turn(graph, "hello", ctx, thread="logged")   # a reply, not an answer: no row
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     rows = OutcomeLog(url).rows()
     assert [r["query_id"] for r in rows] == [state["query_id"]]
     assert rows[0]["thread_id"] == "logged" and rows[0]["strategy"] == "icl" and rows[0]["route_reason"]
@@ -152,7 +152,7 @@ def test_embedded_model_answers_an_icl_chat_turn(graph, real_rt):
 def test_a_strategy_the_user_named_is_logged_without_a_route_reason(graph, tiny_rt, tmp_path):
     url = f"sqlite:///{tmp_path / 'log.db'}"
     state, _ = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt, db=url), strategy="icl", thread="forced")
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     row = OutcomeLog(url).get(state["query_id"])
     assert state["forced"] and row["route_reason"] is None
 

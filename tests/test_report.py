@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.log import OutcomeLog, OutcomeRow
+from policies.outcomes import OutcomeLog, OutcomeRow
 from strategies.cost import Cost
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)

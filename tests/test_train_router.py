@@ -48,7 +48,7 @@ def test_holdout_families_stay_out_of_training_and_are_reported(db, tmp_path, ca
 
 def test_grouped_cv_never_trains_on_the_family_it_scores(db, monkeypatch):
     import policies.crossval as cv
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     from policies.train import train_router
     seen = []
     real = cv.fit_router
@@ -64,7 +64,7 @@ def test_grouped_cv_never_trains_on_the_family_it_scores(db, monkeypatch):
 
 
 def test_a_log_of_several_models_needs_model_id(tmp_path):
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     from policies.train import train_router
     url = f"sqlite:///{tmp_path / 'two.db'}"
     fill_log(url, synthetic_rows(2, 3, model_id="a") + synthetic_rows(2, 3, model_id="b"))
@@ -75,7 +75,7 @@ def test_a_log_of_several_models_needs_model_id(tmp_path):
 
 
 def test_an_empty_log_is_a_one_line_error(tmp_path, capsys):
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     OutcomeLog(f"sqlite:///{tmp_path / 'empty.db'}").close()
     assert main(["train-router", "--db", f"sqlite:///{tmp_path / 'empty.db'}", "--out", str(tmp_path / "r")]) == 1
     assert "run `tttc collect` first" in capsys.readouterr().err

@@ -31,7 +31,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     from eval.collect import collect, family_of, load_source
     from eval.executors import make_executor
     from strategies.library import registry

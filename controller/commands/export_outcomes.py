@@ -15,8 +15,8 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from controller.log import OutcomeLog, check_exists, read_jsonl
-    from eval.feature_costs import FeatureCosts, costs_path
+    from policies.outcomes import OutcomeLog, check_exists, read_jsonl
+    from policies.outcomes import costs_path
     out = Path(args.out)
     if not out.name.endswith(".jsonl"):
         print(f"tttc export-outcomes: {out}: the file name must end in .jsonl", file=sys.stderr)
@@ -36,7 +36,7 @@ def run(args) -> int:
     with OutcomeLog(args.db) as log:
         n = log.export_jsonl(out, skip)
         side = costs_path(out)
-        k = FeatureCosts(log.engine).export_jsonl(side, skip)
+        k = log.feature_costs.export_jsonl(side, skip)
     left = f" ({len(skip)} earlier tasks left out)" if skip else ""
     print(f"{n} rows -> {out}; {k} feature costs -> {side}{left}")
     return 0

@@ -12,18 +12,18 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from controller.log import OutcomeLog
-    from eval.feature_costs import COSTS_SUFFIX, FeatureCosts, costs_path
+    from policies.outcomes import OutcomeLog
+    from policies.outcomes import COSTS_SUFFIX, costs_path
     log = OutcomeLog(args.db)
     named = {str(p) for p in args.files if str(p).endswith(COSTS_SUFFIX)}   # e.g. by a glob over eval/data/*.jsonl
     for path in args.files:
         try:
             if str(path) in named:
-                print(f"{path}: {FeatureCosts(log.engine).import_jsonl(path)} feature costs imported")
+                print(f"{path}: {log.feature_costs.import_jsonl(path)} feature costs imported")
                 continue
             added = log.import_jsonl(path)
             side = costs_path(path)
-            costs = FeatureCosts(log.engine).import_jsonl(side) if side.exists() and str(side) not in named else None
+            costs = log.feature_costs.import_jsonl(side) if side.exists() and str(side) not in named else None
         except (OSError, ValueError) as e:
             print(f"tttc import-outcomes: {e}", file=sys.stderr)
             return 1

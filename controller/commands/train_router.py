@@ -38,7 +38,7 @@ def _fmt(x) -> str:
 def run(args) -> int:
     from dataclasses import asdict
 
-    from controller.log import OutcomeLog, check_exists
+    from policies.outcomes import OutcomeLog, check_exists
     from policies.bundle import default_out, save_bundle
     from policies.cascade import stage1_features
     from policies.train import parse_budget, train_router

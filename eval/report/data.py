@@ -19,7 +19,7 @@ class ReportError(ValueError):
 
 def load_rows(url: str, suite: str | None = None, model_id: str | None = None) -> list[dict[str, Any]]:
     """The log's rows for one model (and suite); a missing or empty database is a ReportError."""
-    from controller.log import OutcomeLog, check_exists
+    from policies.outcomes import OutcomeLog, check_exists
     try:
         check_exists(url)
     except ValueError as e:

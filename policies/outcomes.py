@@ -1,21 +1,21 @@
-"""The outcome log: one row per (task, strategy) run, in SQLite by default, with feedback attached later."""
+"""The outcome log: one row per (task, strategy) run, with feedback attached later, and what each feature
+cost per task; one SQLAlchemy schema, any SQLAlchemy URL (SQLite by default)."""
 from __future__ import annotations
 
 import json
-import os
 import uuid
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Iterable, TypeVar
+from typing import Any, Callable, Iterable, Mapping, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, create_engine, event, select
+from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from strategies.cost import Cost
-
-DEFAULT_URL = "sqlite:///tttc.db"
+from strategies.settings import DEFAULT_DB as DEFAULT_URL
+from strategies.settings import settings
 
 
 class Base(DeclarativeBase):
@@ -40,6 +40,19 @@ class Outcome(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True))
     thread_id: Mapped[str | None] = mapped_column(String(128))
     route_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class FeatureCost(Base):
+    """One featurize call's cost of one feature. Outcome rows hold feature values only; a router's
+    feature costs real seconds before any strategy runs, and the ablation weighs that against accuracy."""
+    __tablename__ = "feature_costs"
+    task_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    model_id: Mapped[str] = mapped_column(String(256), primary_key=True)
+    feature: Mapped[str] = mapped_column(String(128), primary_key=True)   # a registered feature name
+    wall_s: Mapped[float] = mapped_column(Float)
+    tokens_in: Mapped[int] = mapped_column(Integer)
+    tokens_out: Mapped[int] = mapped_column(Integer)
+    flops: Mapped[float] = mapped_column(Float)
 
 
 class OutcomeRow(BaseModel):
@@ -116,7 +129,7 @@ def check_exists(url: str | None) -> str:
     """The URL (default $TTTC_DB, then sqlite:///tttc.db), or ValueError when it is not a database URL or names
     a SQLite file that does not exist: readers call this first, since opening a missing SQLite file creates it."""
     from sqlalchemy.engine import make_url
-    url = url or os.environ.get("TTTC_DB") or DEFAULT_URL
+    url = settings().outcome_db(url)
     try:
         parsed = make_url(url)
     except Exception:
@@ -128,15 +141,33 @@ def check_exists(url: str | None) -> str:
     return url
 
 
+def migrate(engine: Engine) -> None:
+    """Bring a log written by an older version up to this schema: add the `outcomes` columns it lacks (all
+    of them nullable: old rows read as None). The `feature_costs` table, once apart, is created by create_all."""
+    have = {c["name"] for c in inspect(engine).get_columns(Outcome.__tablename__)}
+    missing = [c for c in Outcome.__table__.columns if c.name not in have]
+    if not missing:
+        return
+    with engine.begin() as conn:
+        for col in missing:
+            if not col.nullable:
+                raise ValueError(f"{engine.url}: table outcomes lacks the required column {col.name!r}; "
+                                 f"export it with the version that wrote it and import the JSONL")
+            conn.execute(text(f"ALTER TABLE outcomes ADD COLUMN {col.name} "
+                              f"{col.type.compile(dialect=engine.dialect)}"))
+
+
 class OutcomeLog:
     """Append-only outcomes, one transaction per row. `url` defaults to $TTTC_DB, then sqlite:///tttc.db."""
 
     def __init__(self, url: str | None = None):
-        self.url = url or os.environ.get("TTTC_DB") or DEFAULT_URL
+        self.url = settings().outcome_db(url)
         self.engine: Engine = create_engine(self.url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
         Base.metadata.create_all(self.engine)
+        migrate(self.engine)
+        self.feature_costs = FeatureCosts(self.engine)
 
     def append(self, row: OutcomeRow | dict[str, Any]) -> str:
         """Write one outcome in its own transaction; returns its query_id."""
@@ -218,3 +249,63 @@ class OutcomeLog:
 
     def __exit__(self, *exc: Any) -> None:
         self.close()
+
+
+class FeatureCosts:
+    """The `feature_costs` table of an outcome log (`OutcomeLog(url).feature_costs`), on the log's engine."""
+
+    def __init__(self, engine: Engine):
+        self.engine = engine
+
+    def record(self, task_hash: str, model_id: str, costs: Mapping[str, Mapping[str, Any]]) -> None:
+        """Costs (Cost fields) of one task's features, in one transaction; a re-run replaces them."""
+        with Session(self.engine) as s, s.begin():
+            for feature, c in costs.items():
+                s.merge(FeatureCost(task_hash=task_hash, model_id=model_id, feature=feature,
+                                    wall_s=float(c.get("wall_s", 0.0)), tokens_in=int(c.get("tokens_in", 0)),
+                                    tokens_out=int(c.get("tokens_out", 0)), flops=float(c.get("flops", 0.0))))
+
+    def means(self, model_id: str | None = None) -> dict[str, dict[str, float]]:
+        """feature -> mean wall_s, tokens_in, tokens_out, flops per task, and n (tasks measured)."""
+        cols = (FeatureCost.feature, func.avg(FeatureCost.wall_s), func.avg(FeatureCost.tokens_in),
+                func.avg(FeatureCost.tokens_out), func.avg(FeatureCost.flops), func.count())
+        q = select(*cols).group_by(FeatureCost.feature)
+        if model_id is not None:
+            q = q.where(FeatureCost.model_id == model_id)
+        with Session(self.engine) as s:
+            return {f: {"wall_s": float(w), "tokens_in": float(ti), "tokens_out": float(to), "flops": float(fl),
+                        "n": int(n)} for f, w, ti, to, fl, n in s.execute(q)}
+
+    def export_jsonl(self, path: str | Path, skip_tasks: set[str] | frozenset[str] = frozenset()) -> int:
+        """Every recorded feature cost (but those of tasks in `skip_tasks`), one JSON object per line;
+        returns how many."""
+        cols = ("task_hash", "model_id", "feature", "wall_s", "tokens_in", "tokens_out", "flops")
+        with Session(self.engine) as s:
+            records = [{c: getattr(fc, c) for c in cols} for fc in s.scalars(
+                select(FeatureCost).order_by(FeatureCost.task_hash, FeatureCost.feature))
+                if fc.task_hash not in skip_tasks]
+        with open(path, "w") as f:
+            f.writelines(json.dumps(r) + "\n" for r in records)
+        return len(records)
+
+    def import_jsonl(self, path: str | Path) -> int:
+        """Load an `export_jsonl` file (a re-import replaces the same records); returns how many. A bad line is
+        an error naming the file and line, and nothing of that file is imported."""
+        def record(d: dict[str, Any]) -> tuple[str, str, str, dict[str, float]]:
+            cost = {k: float(d[k]) for k in ("wall_s", "tokens_in", "tokens_out", "flops")}
+            return str(d["task_hash"]), str(d["model_id"]), str(d["feature"]), cost
+        parsed = read_jsonl(path, record, "a feature-cost record")
+        with Session(self.engine) as s, s.begin():
+            for task_hash, model_id, feature, c in parsed:
+                s.merge(FeatureCost(task_hash=task_hash, model_id=model_id, feature=feature, wall_s=c["wall_s"],
+                                    tokens_in=int(c["tokens_in"]), tokens_out=int(c["tokens_out"]), flops=c["flops"]))
+        return len(parsed)
+
+
+COSTS_SUFFIX = ".feature-costs.jsonl"
+
+
+def costs_path(outcomes: str | Path) -> Path:
+    """Where the feature costs of an exported outcome file live: beside it, `X.jsonl` -> `X.feature-costs.jsonl`."""
+    p = Path(outcomes)
+    return p.with_name(p.name.removesuffix(".jsonl") + COSTS_SUFFIX)
