@@ -23,7 +23,7 @@ class Answerer:
 
     @cached_property
     def runtime(self):
-        from controller.context import load_runtime
+        from strategies.runtime.loaded import load_runtime
         return load_runtime(self.model_name)
 
     @cached_property

@@ -1,14 +1,12 @@
 """What a graph run needs but a thread does not store: the model, the outcome log, the stop signal."""
 from __future__ import annotations
 
-import os
 import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
-TINY = "tiny"   # model name of the random 2-layer test model: plumbing in seconds, answers are noise
+from strategies.runtime.loaded import load_runtime
 
-_RUNTIMES: dict[str | None, Any] = {}
 _LOGS: dict[str, Any] = {}
 _LOCK = threading.Lock()
 
@@ -30,7 +28,8 @@ class Context:
 
     def outcome_log(self) -> Any:
         """The OutcomeLog to append to, or None when no database is configured."""
-        url = self.db or os.environ.get("TTTC_DB")
+        from strategies.settings import settings
+        url = self.db or settings().db
         if not url:
             return None
         with _LOCK:
@@ -39,11 +38,3 @@ class Context:
                 _LOGS[url] = OutcomeLog(url)
             return _LOGS[url]
 
-
-def load_runtime(model: str | None = None) -> Any:
-    """One loaded runtime per model name in this process (loading takes seconds; the weights are shared)."""
-    with _LOCK:
-        if model not in _RUNTIMES:
-            from strategies.runtime import Runtime, tiny_runtime
-            _RUNTIMES[model] = tiny_runtime() if model == TINY else Runtime.load(model)
-        return _RUNTIMES[model]

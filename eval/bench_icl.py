@@ -18,7 +18,7 @@ from pathlib import Path
 
 def icl_batch(tasks, runtime, batch_size: int = 8) -> list[bool]:
     """Greedy ICL on many tasks at once (first test input each); exact match per task."""
-    from strategies.caps import answer_cap
+    from strategies.runtime.caps import answer_cap
     from strategies.icl import ICLConfig, fit_demos
     from strategies.serialize import parse_answer, render
     correct = []

@@ -214,7 +214,7 @@ def _expected(task):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    from controller.context import TINY, load_runtime
+    from strategies.runtime.loaded import TINY, load_runtime
     from policies.outcomes import OutcomeLog
 
     if args.tiny:

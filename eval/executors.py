@@ -56,8 +56,8 @@ def execute(job: Job, runtime: Any) -> Done:
 
 
 def worker_runtime(model: str | None) -> Any:
-    """The runtime of this process, loaded on first use and kept (controller.context caches it)."""
-    from controller.context import load_runtime
+    """The runtime of this process, loaded on first use and kept (strategies/runtime/loaded.py caches it)."""
+    from strategies.runtime.loaded import load_runtime
     return load_runtime(model)
 
 

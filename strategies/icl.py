@@ -39,7 +39,7 @@ class ICL:
         self.name = name
 
     def run(self, task: Task, runtime, progress: Progress = no_progress) -> Result:
-        from .caps import answer_cap
+        from .runtime.caps import answer_cap
         progress("answering", {"tests": len(task.test)})
         prompts, caps, fixed, dropped = [], [], [], 0
         for ex in task.test:

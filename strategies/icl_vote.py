@@ -8,7 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .augment import View, views
 from .base import Progress, Result, no_progress
-from .caps import answer_cap
+from .runtime.caps import answer_cap
 from .icl import base_cache, fit_demos
 from .serialize import fixed_chars, parse_answer, render
 from .task import MAX_ATTEMPTS, Task, Value

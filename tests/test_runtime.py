@@ -58,7 +58,7 @@ def test_a_local_hugging_face_folder_loads_by_path(tiny_rt, tmp_path):
 
 
 def test_a_folder_that_is_not_a_model_is_a_clear_error(tmp_path):
-    from strategies.models import ModelNotFound
+    from strategies.runtime.models import ModelNotFound
     from strategies.runtime import Runtime
     with pytest.raises(ModelNotFound, match="not an embedded model .* and not a folder with a Hugging Face config.json"):
         Runtime.load(str(tmp_path))

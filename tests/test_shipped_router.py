@@ -7,7 +7,7 @@ import pytest
 
 from policies.bundle import BY_MODEL, SHIPPED, load_bundle, model_dir_name
 from policies.route import route
-from strategies.models import DEFAULT_MODEL
+from strategies.runtime.models import DEFAULT_MODEL
 
 DEFAULT_ID = f"{DEFAULT_MODEL}+{DEFAULT_MODEL}-adapt"   # the embedded default with its adapter merged
 SMOLLM2_ID = "smollm2+smollm2-adapt"

@@ -24,7 +24,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from strategies.adapt import AdaptConfig, adapt
-    from strategies.models import DEFAULT_MODEL, REPO
+    from strategies.runtime.models import DEFAULT_MODEL, REPO
     from strategies.runtime import Runtime
 
     cfg = AdaptConfig(minutes=args.minutes, rank=args.rank, lr=args.lr, init=args.init,

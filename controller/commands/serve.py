@@ -33,7 +33,7 @@ def run(args) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("TTTC_API_KEY"):
         print(f"tttc serve: warning: listening on {args.host} with no TTTC_API_KEY: anyone who can reach it "
               "can run jobs", file=sys.stderr)
-    from controller.context import load_runtime
+    from strategies.runtime.loaded import load_runtime
     print("loading the model ...", file=sys.stderr, flush=True)
     runtime = load_runtime(args.model)   # before listening: a bad --model fails here, in one line
     print(f"model: {runtime.model_id}", file=sys.stderr, flush=True)

@@ -34,14 +34,14 @@ def _invert(view: Any, value: Value | None) -> Value | None:
 def icl_probe(task: Task, runtime: Any) -> Probe:
     """One batched greedy generation over (view, test input); memoised on a featurize call's runtime.
 
-    The identity view's prompts and answer caps are the ICL strategy's (all demos, strategies.caps),
+    The identity view's prompts and answer caps are the ICL strategy's (all demos, strategies.runtime.caps),
     so the ICL node can reuse `Probe.answers` whenever its own prompts come out the same.
     """
     memo = getattr(runtime, "memo", None)
     if memo is not None and "icl_probe" in memo:
         return memo["icl_probe"]
     from strategies.augment import views
-    from strategies.caps import answer_cap
+    from strategies.runtime.caps import answer_cap
     from strategies.voting import vote
 
     vs = views(task, N_VIEWS, SEED)   # the identity view comes first

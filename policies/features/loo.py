@@ -13,7 +13,7 @@ from .registry import register
           help="share of demos whose output greedy ICL on the other demos reproduces exactly "
                "(one batched generate; a one-demo task predicts with no context)")
 def loo_icl_acc(task: Task, runtime: Any) -> dict[str, float]:
-    from strategies.caps import answer_cap
+    from strategies.runtime.caps import answer_cap
     prompts, caps = [], []
     for i, held in enumerate(task.train):
         rest = task.train[:i] + task.train[i + 1:]

@@ -149,7 +149,7 @@ def answer_with_views(task: Task, runtime: Any, cfg: TTTConfig, progress: Progre
     Returns attempts (best first, at most 2 per test input), their vote shares, the cost, and info.
     """
     from ..augment import views
-    from ..caps import answer_cap
+    from ..runtime.caps import answer_cap
     from ..serialize import fixed_chars, parse_answer, render
     from ..voting import augmentation_score, vote
 

@@ -11,11 +11,11 @@ from typing import Any, ContextManager, Hashable, Iterator, Sequence
 import torch
 
 from . import decode
-from .cost import Cost
+from ..cost import Cost
 from .precision import Bf16Copies, inference_precision, infer_dtype_from_env
-from .prefix_cache import PrefixCache, Split, split_prompts
-from .serialize import is_complete
-from .task import Kind
+from .prompt_cache import PrefixCache, Split, split_prompts
+from ..serialize import is_complete
+from ..task import Kind
 
 
 def pick_device(device: str | None = None) -> torch.device:
@@ -60,7 +60,7 @@ class Runtime:
     device: torch.device
     n_params: int = field(init=False)
     prefix_cache: PrefixCache = field(default_factory=PrefixCache, repr=False)
-    # grid answers: tokens fed per row and decode step, drafts included (strategies/speculative.py); 1 = plain
+    # grid answers: tokens fed per row and decode step, drafts included (strategies/runtime/speculative.py); 1 = plain
     draft_width: int = field(default_factory=draft_width_from_env, repr=False)
     infer_dtype: torch.dtype = field(default_factory=infer_dtype_from_env, repr=False)
     _grid_ids: torch.Tensor | None = field(default=None, init=False, repr=False)
@@ -79,7 +79,7 @@ class Runtime:
 
     @classmethod
     def load(cls, model: str | None = None, device: str | None = None, adapter: bool = True) -> "Runtime":
-        """Load an embedded model by name (default: strategies.models.DEFAULT_MODEL) or a local HF folder; merge its adapter."""
+        """Load an embedded model by name (default: strategies.runtime.models.DEFAULT_MODEL) or a local HF folder; merge its adapter."""
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
@@ -146,7 +146,7 @@ class Runtime:
 
         With `prefix_chars` (per prompt, how many leading characters stay the same across calls: the
         demonstrations) and a `cache_tag` naming the weights, a batch that fits in one call keeps its
-        prefixes' key/value cache (strategies/prefix_cache.py) and a later call with the same prefixes
+        prefixes' key/value cache (strategies/runtime/prompt_cache.py) and a later call with the same prefixes
         prefills only the rest. The answers are the same either way.
         """
         start = time.perf_counter()
@@ -156,7 +156,7 @@ class Runtime:
             return self._generate(prompts, kind, max_new_tokens, batch_size, prefix_chars, cache_tag, start)
 
     def generation_precision(self, dtype: torch.dtype | None = None) -> ContextManager[None]:
-        """The weights as generation uses them (`dtype`, default `infer_dtype`; strategies/precision.py)."""
+        """The weights as generation uses them (`dtype`, default `infer_dtype`; strategies/runtime/precision.py)."""
         return inference_precision(self.model, self.infer_dtype if dtype is None else dtype, self._bf16_copies)
 
     def _generate(self, prompts: Sequence[str], kind: Kind, max_new_tokens: Sequence[int] | int, batch_size: int,
@@ -245,7 +245,7 @@ class Runtime:
 
     def _greedy(self, ids: torch.Tensor, mask: torch.Tensor, caps: list[int], kind: Kind,
                 past: Any = None) -> tuple[list[list[int]], list[float]]:
-        """One batched greedy decode (strategies/decode.py): each row's new tokens and first-token entropy.
+        """One batched greedy decode (strategies/runtime/decode.py): each row's new tokens and first-token entropy.
         Grid answers choose among digit and newline tokens only."""
         from .decode import greedy
         tok = self.tokenizer

@@ -3,7 +3,7 @@
 A grid answer mostly repeats runs that are already in its prompt (rows of the query grid, of the demo
 outputs) or earlier in the answer (tiled and upscaled rows), so the tokens that followed the latest
 earlier occurrence of the last few tokens are a good guess of what comes next. The guess is only a
-draft: strategies/speculative.py checks every drafted token against the model's own greedy choice.
+draft: strategies/runtime/speculative.py checks every drafted token against the model's own greedy choice.
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 import pytest
 import torch
 
-from strategies.prefix_cache import PrefixCache, cache_bytes, split_prompts
+from strategies.runtime.prompt_cache import PrefixCache, cache_bytes, split_prompts
 from strategies.serialize import render
 
 pytestmark = pytest.mark.usefixtures("one_thread")

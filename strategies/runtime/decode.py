@@ -57,11 +57,11 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
 
     `past` is a model cache that already holds the first `past.get_seq_length()` columns (the prefix
     cache); `allowed` restricts every choice to those token ids. With `allowed` and `draft_width` > 1,
-    each step also checks drafted tokens (strategies/speculative.py): the same answers in fewer steps.
+    each step also checks drafted tokens (strategies/runtime/speculative.py): the same answers in fewer steps.
     """
     from transformers import DynamicCache
 
-    from .kv_cache import grow_in_place
+    from .decode_cache import grow_in_place
     n = ids.shape[0]
     if past is None:
         past = DynamicCache(config=model.config)
@@ -76,12 +76,12 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
         if parts is None:
             return model(**step, logits_to_keep=1).logits[:, -1]
         hidden = parts[0](**step).last_hidden_state[:, -1].contiguous()
-        head = parts[1]   # the hidden state meets the head in the head's dtype (strategies/precision.py)
+        head = parts[1]   # the hidden state meets the head in the head's dtype (strategies/runtime/precision.py)
         return torch.nn.functional.linear(hidden.to(head.weight.dtype), head.weight, head.bias)
 
     logits = last_logits(dict(input_ids=ids[:, done_cols:], attention_mask=mask,
                               position_ids=positions[:, done_cols:], past_key_values=past, use_cache=True)).float()
-    grow_in_place(past, max(caps, default=0) + draft_width)   # later steps write in place (strategies/kv_cache.py)
+    grow_in_place(past, max(caps, default=0) + draft_width)   # later steps write in place (strategies/runtime/decode_cache.py)
     logp = torch.log_softmax(logits, dim=-1)
     entropy = (-(logp.exp() * logp).sum(-1)).tolist()
     if allowed is not None:

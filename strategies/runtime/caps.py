@@ -4,8 +4,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from .serialize import render_answer
-from .task import Task, Value
+from ..serialize import render_answer
+from ..task import Task, Value
 
 MIN_CAP = 16
 MAX_CAP = 1024   # a 30x30 grid answer is 931 tokens with SmolLM2's tokenizer; text is capped at 4000 chars

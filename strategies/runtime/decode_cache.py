@@ -1,4 +1,4 @@
-"""A key/value cache that grows in place, for the decode loops of strategies/decode.py and speculative.py.
+"""A key/value cache that grows in place, for the decode loops of strategies/runtime/decode.py and speculative.py.
 
 transformers' `DynamicCache` appends each step's keys and values with `torch.cat`, which copies the whole
 cache every step: for 8 views of a grid task (~500 cached columns, 18 layers) ~0.7 s of a 11.8 s TTT
@@ -7,7 +7,7 @@ keys and values in a buffer with room to spare; a step writes its columns into t
 layer hands attention a view of the filled part. Cutting back (drafted decoding) only moves the fill mark.
 
 The attention sees the same numbers in the same order as with `DynamicCache`, so the answers are the same
-(tests/test_kv_cache.py compares them, sliding-window layers included). `grow_in_place` converts the layers
+(tests/test_decode_cache.py compares them, sliding-window layers included). `grow_in_place` converts the layers
 of a filled `DynamicCache` (the prefix cache hands out deep copies, so the stored entry is untouched).
 """
 from __future__ import annotations

@@ -6,8 +6,8 @@ import pytest
 import torch
 from transformers.cache_utils import DynamicLayer, DynamicSlidingWindowLayer
 
-from strategies import decode, kv_cache
-from strategies.kv_cache import GrowingLayer, GrowingSlidingLayer, grow_in_place
+from strategies.runtime import decode, decode_cache as kv_cache
+from strategies.runtime.decode_cache import GrowingLayer, GrowingSlidingLayer, grow_in_place
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -3,7 +3,7 @@
 A decode step of a small model on a CPU costs about the same for one new token per row as for eight:
 it is bound by reading the weights, not by arithmetic (Gemma 3 270M, batch 8: ~0.13 s per step). So
 each step feeds every row its tokens not yet cached plus a draft of what may follow
-(strategies/lookup.py), and keeps, per row, the drafted tokens that equal the model's own greedy
+(strategies/runtime/lookup.py), and keeps, per row, the drafted tokens that equal the model's own greedy
 choice at their place, plus the greedy token after the last one kept. Nothing is accepted that plain
 greedy decoding would not have produced, so the answers are the same (up to floating-point ties: a
 step over several positions sums in another order; eval/bench_decode.py counts identical answers).
