@@ -37,7 +37,7 @@ def rebuild(task_name: str, task_hash: str) -> Any | None:
     """The synthetic task behind a logged name, or None when the name is not `family-seed` of a registered
     family. A rebuilt task whose content differs from the logged one is an error: the family's generator
     changed since the log was written, and its values would describe another task."""
-    from strategies.families.registry import FAMILIES, make_task
+    from eval.suites.families.registry import FAMILIES, make_task
     family, _, seed = task_name.rpartition("-")
     if family not in FAMILIES or not seed.isdigit():
         return None

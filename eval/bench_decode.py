@@ -66,7 +66,7 @@ def main(argv=None) -> int:
     import torch
 
     from strategies.runtime.caps import answer_cap
-    from strategies.families import families, make_task
+    from eval.suites.families import families, make_task
     from strategies.runtime import Runtime, tiny_runtime
     from strategies.serialize import parse_answer, render
 

@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from eval.suites import load_suite
-    from strategies.families import EVAL_SEED0, families, sample_tasks
+    from eval.suites.families import EVAL_SEED0, families, sample_tasks
     from strategies.icl import ICL
     from strategies.runtime import Runtime
     from strategies.task import score

@@ -210,7 +210,7 @@ def main(argv: list[str] | None = None) -> int:
     import peft
     import transformers
     transformers.logging.set_verbosity_error()
-    from strategies.families import EVAL_SEED0, sample_tasks
+    from eval.suites.families import EVAL_SEED0, sample_tasks
     from strategies.library import registry
     from strategies.runtime import Runtime, pick_device, tiny_runtime
     from strategies.ttt.adapters import param_fingerprint

@@ -23,7 +23,7 @@ def run(args) -> int:
     os.environ["TTTC_NO_ADAPTER"] = "1"  # adapt the raw base, never an earlier adapter merged in
     from tqdm import tqdm
 
-    from strategies.adapt import AdaptConfig, adapt
+    from eval.recipes.adapt import AdaptConfig, adapt
     from strategies.runtime.models import DEFAULT_MODEL, REPO
     from strategies.runtime import Runtime
 
@@ -47,7 +47,7 @@ def run(args) -> int:
     try:
         result = adapt(runtime, cfg, out, progress)
     except KeyboardInterrupt:
-        from strategies.adapt import checkpoint_dir
+        from eval.recipes.adapt import checkpoint_dir
         state = checkpoint_dir(out) / "checkpoint.json"
         if state.is_file():
             step = json.loads(state.read_text())

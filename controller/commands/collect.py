@@ -43,7 +43,7 @@ def run(args) -> int:
     specs = [reg.get(n) for n in dict.fromkeys(names)]   # unknown names fail here, before any model loads
     wanted = None
     if args.families:
-        from strategies.families import FAMILIES
+        from eval.suites.families import FAMILIES
         wanted = {f.strip() for f in args.families.split(",") if f.strip()}
         unknown = sorted(wanted - set(FAMILIES))
         if unknown:

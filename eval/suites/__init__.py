@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Callable
 
-from strategies.families import ADAPT_SEEDS, EVAL_SEED0, families, sample_tasks
+from .families import ADAPT_SEEDS, EVAL_SEED0, families, sample_tasks
 from strategies.task import Task, task_from_obj
 
 MAX_ARC_SIDE = 10

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from strategies.adapt import AdaptConfig, adapt
+from eval.recipes.adapt import AdaptConfig, adapt
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 TINY = dict(minutes=0.05, tokens_per_s=400.0, batch_tokens=512, n_val=2, eval_every=1, max_len=512,
@@ -49,7 +49,7 @@ def test_a_run_checkpoints_its_adapter_and_a_later_run_starts_from_it(tiny_rt, t
     import torch
     from safetensors.torch import load_file
 
-    from strategies import adapt as adapt_mod
+    from eval.recipes import adapt as adapt_mod
     seen = []
 
     def stop_at_third_step(stage, info):

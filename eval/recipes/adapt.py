@@ -9,9 +9,9 @@ from typing import Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from .base import Progress, no_progress
-from .ttt.encode import encode_item
-from .ttt.train import TrainConfig, TrainSeq, eval_loss, train
+from strategies.base import Progress, no_progress
+from strategies.ttt.encode import encode_item
+from strategies.ttt.train import TrainConfig, TrainSeq, eval_loss, train
 
 LORA_TARGETS = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]
 
@@ -36,7 +36,7 @@ class AdaptConfig(BaseModel):
 
 def corpus(runtime, names: Sequence[str], n_tasks: int, seed0: int, max_len: int) -> list[TrainSeq]:
     """`n_tasks` fresh tasks round-robin over the families, each one sequence with the demo loss."""
-    from .families import make_task
+    from eval.suites.families import make_task
     seqs, seed = [], seed0
     while len(seqs) < n_tasks:
         for name in names:
@@ -53,9 +53,9 @@ def adapt(runtime, cfg: AdaptConfig, out_dir: Path, progress: Progress = no_prog
     """Train, save the adapter (peft format, bf16), the loss curve and a stats JSON; return the stats."""
     import torch
 
-    from .families import families
-    from .families.registry import ADAPT_SEEDS
-    from .ttt.adapters import LoraSettings, attached
+    from eval.suites.families import families
+    from eval.suites.families.registry import ADAPT_SEEDS
+    from strategies.ttt.adapters import LoraSettings, attached
 
     names = cfg.families or [f.name for f in families(split="adapt")]
     unknown = set(names) - {f.name for f in families(split="adapt")}

@@ -1,4 +1,4 @@
-"""Held-out text families added late in session 7, for an out-of-sample check of the router shipped then.
+"""Held-out text families of conversions: case styles, temperatures, percentages, dates, plurals, word order.
 
 The router shipped in session 7 was trained on every family registered before this file; these are
 collected after, so its figures on them are out of sample (families it never saw). The same mix as

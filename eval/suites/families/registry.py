@@ -5,7 +5,7 @@ import random
 from dataclasses import dataclass
 from typing import Any, Callable, Literal, Sequence
 
-from ..task import Kind, Task, task_from_obj
+from strategies.task import Kind, Task, task_from_obj
 
 Split = Literal["adapt", "heldout"]
 
