@@ -33,10 +33,10 @@ class Answerer:
 
     def answer(self, task: Task, strategy: str = "icl", progress=None) -> Answered:
         from strategies.base import no_progress
-        from strategies.library import get_strategy
+        from strategies.registry import get_strategy
         reason = ""
         if strategy == "auto":
-            from policies.route import route
+            from policies.decide import route
             strategy, reason = route(task, self.runtime)
         result = get_strategy(strategy).run(task, self.runtime, progress or no_progress)
         query_id = None

@@ -49,7 +49,7 @@ def create_app(model: str | None = None, db: str | None = None, threads: str | N
     $TTTC_API_KEY): when set, every /v1 route needs `Authorization: Bearer <key>`."""
     from controller.graph import compile_graph
     from controller.threads import open_checkpointer
-    from strategies.library import registry
+    from strategies.registry import registry
 
     if strategies_file:
         registry().load_file(strategies_file, replace=True)
@@ -182,7 +182,7 @@ def _error(status: int, message: str, headers: dict | None = None, extra: dict |
 
 
 def _check_strategy(name: str) -> None:
-    from strategies.library import registry
+    from strategies.registry import registry
     names = registry().names()
     if name != "auto" and name not in names:
         raise HTTPException(400, f"unknown model/strategy {name!r}; valid: auto, {', '.join(names)}")

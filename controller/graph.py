@@ -23,7 +23,7 @@ class Cancelled(Exception):
 def parse(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Message -> the thread's task (new or changed), the strategy choice, or a reply saying what is accepted."""
     from controller.parse import parse_message, replay
-    from strategies.library import registry
+    from strategies.registry import registry
 
     names = registry().names()
     task = _task(state)
@@ -80,7 +80,7 @@ def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         reason = f"{kept}: kept from this thread's earlier turn on the same demonstrations (a trained adapter is reused)"
     else:
         from policies.features import Features
-        from policies.route import decide
+        from policies.decide import decide
 
         features = state.get("features") or {}
         d = decide(_task(state), _ctx(runtime).get_runtime(), Features(features.get("values", {}), {}))
@@ -95,7 +95,7 @@ def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 def icl(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Answer in context; plain ICL reuses the featurizer's probe when its prompts are exactly ICL's."""
-    from strategies.library import registry
+    from strategies.registry import registry
 
     spec = registry().get(state["choice"])
     result = _reuse_probe(spec, state, _ctx(runtime)) or _run(spec, state, runtime)
@@ -104,7 +104,7 @@ def icl(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 def ttt(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Train an adapter on the demonstrations (or reuse the cached one), then answer; progress streams."""
-    from strategies.library import registry
+    from strategies.registry import registry
 
     result = _run(registry().get(state["choice"]), state, runtime)
     return {"result": result.model_dump(mode="json")}
@@ -142,7 +142,7 @@ def after_parse(state: State) -> Literal["featurize", "__end__"]:
 
 
 def after_route(state: State) -> Literal["icl", "ttt"]:
-    from strategies.library import registry
+    from strategies.registry import registry
     return "ttt" if registry().get(state["choice"]).kind in TRAINING_KINDS else "icl"
 
 
@@ -153,9 +153,9 @@ def _ctx(runtime: Runtime[Context]) -> Context:
 
 
 def _router_features(model: Any) -> list[str]:
-    """Feature names the router for this model reads, when policies.route says (`needed_features()`);
+    """Feature names the router for this model reads, when policies.decide says (`needed_features()`);
     otherwise none, and the router computes whatever it lacks itself (it is given the runtime)."""
-    from policies import route as routing
+    from policies import decide as routing
     needed = getattr(routing, "needed_features", None)
     return list(needed(model_id=getattr(model, "model_id", None))) if needed is not None else []
 
@@ -177,7 +177,7 @@ def _kept_route(state: State) -> str | None:
     routed = state.get("routed")
     if state.get("forced") or not routed or not state.get("task") or routed.get("demos") != _demos_key(state):
         return None
-    from strategies.library import StrategyError, registry
+    from strategies.registry import StrategyError, registry
     try:
         return registry().get(routed["strategy"]).name
     except StrategyError:   # a strategy since removed from the library: route afresh

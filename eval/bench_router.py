@@ -34,7 +34,7 @@ def _f(x: Any) -> float | None:
 def is_ttt(name: str) -> bool:
     """A strategy that trains at test time: its registered kind, or its name when it is not registered."""
     from eval.executors import TRAINING_KINDS
-    from strategies.library import StrategyError, registry
+    from strategies.registry import StrategyError, registry
     try:
         return registry().get(name).kind in TRAINING_KINDS
     except StrategyError:

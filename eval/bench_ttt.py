@@ -211,7 +211,7 @@ def main(argv: list[str] | None = None) -> int:
     import transformers
     transformers.logging.set_verbosity_error()
     from eval.suites.families import EVAL_SEED0, sample_tasks
-    from strategies.library import registry
+    from strategies.registry import registry
     from strategies.runtime import Runtime, pick_device, tiny_runtime
     from strategies.ttt.adapters import param_fingerprint
 

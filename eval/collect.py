@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from strategies.library import Spec
+from strategies.registry import Spec
 from strategies.task import Task
 
 from .executors import Done, Executor, Job

@@ -53,7 +53,7 @@ def fresh_db(path: str | Path) -> str:
 
 def shrink_ttt() -> None:
     """--tiny: the library's `ttt`, which the default rule routes grids to, with two training steps (this process only)."""
-    from strategies.library import Spec, registry
+    from strategies.registry import Spec, registry
     reg = registry()
     ttt = reg.get("ttt")
     settings = {**ttt.settings, **TINY_TTT, "train": {**ttt.settings.get("train", {}), **TINY_TTT["train"]}}
@@ -147,7 +147,7 @@ def answerer_agent(runtime: Any) -> Callable[[Any, Progress], Turn]:
     """The fallback without the graph: the router's pick (as Answerer's "auto" makes it), shown before
     controller.answer.Answerer runs it."""
     from controller.answer import Answerer
-    from policies.route import route
+    from policies.decide import route
     answerer = Answerer()
     answerer.runtime = runtime   # share the loaded model (runtime is a cached_property)
 
@@ -197,7 +197,7 @@ def run_task(i: int, n: int, task, family: str, expect: str, agent, runtime, log
     print(f"  cost: {cost_line(turn.result.cost)}; deciding the route: {turn.route_s:.1f} s", flush=True)
     out = {"task": task.name, "strategy": turn.strategy, "correct": right, "seconds": turn.result.cost.wall_s}
     if baseline and turn.strategy != "icl":
-        from strategies.library import get_strategy
+        from strategies.registry import get_strategy
         icl = get_strategy("icl").run(task, runtime)
         icl_right = log_outcome(log, task, icl, runtime.model_id, family)
         print(f"  baseline, plain icl (logged, not routed): {show_answer(task, icl)} -> "

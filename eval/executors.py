@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence
 
 from strategies.base import Result
-from strategies.library import Spec
+from strategies.registry import Spec
 from strategies.task import Task
 
 TRAINING_KINDS = ("ttt", "tlm")   # strategy kinds that train an adapter: a whole GPU each under Ray

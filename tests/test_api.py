@@ -161,7 +161,7 @@ def test_api_key_is_required_when_set(tmp_path, tiny_rt):
 
 
 def test_a_timeout_stops_training_and_restores_the_base_weights(tmp_path, tiny_rt):
-    from strategies.library import Spec, registry
+    from strategies.registry import Spec, registry
     from strategies.ttt.adapters import param_fingerprint
     name = "tiny-ttt-endless"   # cannot finish within the timeout on any machine: only the timeout can end it
     if name not in registry().names():

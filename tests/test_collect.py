@@ -152,7 +152,7 @@ def test_ray_executor_logs_the_same_rows_as_the_local_one(tasks_dir, tmp_path, l
 
 def test_ray_jobs_reserve_a_whole_gpu_to_train_and_a_share_to_infer():
     from eval.executors import SHARED_GPU, job_resources
-    from strategies.library import Spec
+    from strategies.registry import Spec
     ttt, icl = Spec("t", "ttt", {}), Spec("i", "icl", {})
     assert job_resources(ttt, gpus=True)["num_gpus"] == 1.0
     assert job_resources(icl, gpus=True)["num_gpus"] == job_resources(None, gpus=True)["num_gpus"] == SHARED_GPU

@@ -27,7 +27,7 @@ def test_the_agent_is_shown_the_demonstrations_but_never_the_answers():
 
 
 def test_tiny_shrinks_the_librarys_ttt_to_two_steps_and_keeps_its_other_settings(monkeypatch):
-    import strategies.library as library
+    import strategies.registry as library
     reg = library.Registry()
     reg.add(library.Spec("ttt", "ttt", {"n_views": 3, "train": {"max_steps": 16, "lr": 1e-3}}))
     monkeypatch.setattr(library, "_DEFAULT", reg)

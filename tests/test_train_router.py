@@ -9,7 +9,7 @@ from routelog import STRATEGIES, as_logged, fill_log, synthetic_rows
 
 from controller.cli import main
 from policies.budget import Budget
-from policies.route import route
+from policies.decide import route
 from policies.train import parse_budget
 
 

@@ -17,7 +17,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
-    from strategies.library import registry
+    from strategies.registry import registry
     from strategies.task import TaskError, load_task, score, task_paths
 
     reg = registry()

@@ -78,7 +78,7 @@ def run(args) -> int:
     from controller.context import Context
     from controller.graph import Cancelled, compile_graph
     from controller.threads import open_checkpointer, run_turn, thread_state
-    from strategies.library import registry
+    from strategies.registry import registry
 
     if args.strategy != "auto":
         registry().get(args.strategy)   # fail before loading the model

@@ -34,7 +34,7 @@ def run(args) -> int:
     from policies.outcomes import OutcomeLog
     from eval.collect import collect, family_of, load_source
     from eval.executors import make_executor
-    from strategies.library import registry
+    from strategies.registry import registry
 
     reg = registry()
     if args.strategies_file:

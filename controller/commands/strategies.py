@@ -21,7 +21,7 @@ def _diff(value: dict, default: dict, prefix: str = "") -> dict:
 
 
 def run(args) -> int:
-    from strategies.library import registry
+    from strategies.registry import registry
     reg = registry()
     if args.strategies_file:
         reg.load_file(args.strategies_file)

@@ -52,7 +52,7 @@ def is_routed(row: Mapping[str, Any]) -> bool:
 
 def is_training(strategy: str) -> bool:
     """A strategy that trains an adapter (ttt, tlm); names the library does not know are judged by name."""
-    from strategies.library import registry
+    from strategies.registry import registry
     reg = registry()
     if strategy in reg.names():
         return reg.get(strategy).kind in TRAINING_KINDS

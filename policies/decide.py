@@ -109,7 +109,7 @@ def decide(task: Task, runtime: Any, features: Any = None, directory: str | Path
     bundle = shipped(directory, getattr(runtime, "model_id", None))
     if bundle is None:
         return Decision(*default_rule(task), values=given)
-    from strategies.library import registry
+    from strategies.registry import registry
 
     regressors = list(bundle.cost_model.regressors)
     strategies = bundle.strategies

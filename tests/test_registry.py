@@ -8,14 +8,14 @@ from pathlib import Path
 
 import pytest
 
-from strategies.library import KINDS, Registry, StrategyError, registry
+from strategies.registry import KINDS, Registry, StrategyError, registry
 
 README = Path(__file__).resolve().parents[1] / "README.md"
 REQUIRED = {"icl", "icl-vote", "ttt-lite", "ttt", "ttt-max", "tlm"}
 
 
 def fresh() -> Registry:
-    from strategies.library import PRESETS_FILE
+    from strategies.registry import PRESETS_FILE
     r = Registry()
     r.load_file(PRESETS_FILE)
     return r
@@ -112,7 +112,7 @@ def small(cfg_settings: dict, kind: str) -> dict:
 @pytest.mark.parametrize("name", sorted(fresh().names()))
 @pytest.mark.parametrize("which", ["grid", "text"])
 def test_every_registered_strategy_keeps_the_contract(name, which, tiny_rt, grid_task, text_task, one_thread):
-    from strategies.library import Spec
+    from strategies.registry import Spec
     from strategies.ttt.adapters import param_fingerprint
     spec = fresh().get(name)
     strategy = Spec(name, spec.kind, small(spec.settings, spec.kind)).build()

@@ -10,7 +10,7 @@ from agentkit import add_tiny_ttt
 
 from policies.bundle import ROUTER_FILE, save_bundle
 from policies.cost_model import CostModel
-from policies.route import default_rule, route
+from policies.decide import default_rule, route
 from policies.router import StrategyRouter
 from policies.store import ModelFileError
 
@@ -96,7 +96,7 @@ def test_route_reloads_a_bundle_that_was_retrained(tmp_path, grid_task):
 
 
 def test_needed_features_name_what_the_shipped_router_reads(tmp_path, monkeypatch):
-    from policies.route import needed_features
+    from policies.decide import needed_features
     d = bundle(tmp_path / "r")
     assert needed_features(d) == ["is_grid", "sizes", "prompt_chars", "self_consistency"]
     monkeypatch.setenv("TTTC_ROUTER_DIR", str(tmp_path / "none"))
