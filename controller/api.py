@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import secrets
 import time
 import uuid
@@ -53,7 +52,8 @@ def create_app(model: str | None = None, db: str | None = None, threads: str | N
 
     if strategies_file:
         registry().load_file(strategies_file, replace=True)
-    key = api_key if api_key is not None else os.environ.get("TTTC_API_KEY") or None
+    from strategies.settings import settings
+    key = api_key if api_key is not None else settings().api_key or None
     context = Context(model=model, runtime=runtime, db=db, features=features)  # type: ignore[arg-type]
     agent = Agent(compile_graph(open_checkpointer(threads)), context, Worker(queue_size), timeout_s)
     if preload and runtime is None:   # load the model now, on the worker, so the first request is not slow

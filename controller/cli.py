@@ -41,11 +41,19 @@ def main(argv: list[str] | None = None) -> int:
         print("interrupted", file=sys.stderr)
         return 130
     except Exception as e:  # one line, never a traceback; TTTC_DEBUG=1 shows it
-        import os
-        if os.environ.get("TTTC_DEBUG"):
+        if _debug():
             raise
         print(f"tttc {args.command}: error: {type(e).__name__}: {e}", file=sys.stderr)
         return 1
+
+
+def _debug() -> bool:
+    """TTTC_DEBUG=1 shows tracebacks (a bad setting elsewhere must not hide the error being reported)."""
+    from strategies.settings import settings
+    try:
+        return settings().debug
+    except ValueError:
+        return False
 
 
 if __name__ == "__main__":

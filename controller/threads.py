@@ -1,19 +1,18 @@
 """Threads: the checkpointer that keeps each conversation's task, and one turn on a thread."""
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any, Callable
 
-DEFAULT_THREADS = "tttc_threads.sqlite"   # beside the default outcome log (sqlite:///tttc.db)
 STREAM_MODES = ["custom", "values"]   # progress events, and the state after each step
 
 
 def open_checkpointer(where: str | None = None) -> Any:
-    """SqliteSaver on a file (a path or sqlite:/// URL; default $TTTC_THREADS, then tttc_threads.sqlite),
+    """SqliteSaver on a file (a path or sqlite:/// URL; default $TTTC_THREAD_DB, then tttc_threads.sqlite),
     or PostgresSaver for a postgres:// URL (needs the `postgres` extra)."""
-    where = where or os.environ.get("TTTC_THREADS") or DEFAULT_THREADS
+    from strategies.settings import settings
+    where = where or settings().thread_store()
     if where.startswith(("postgres://", "postgresql://")):
         try:
             from langgraph.checkpoint.postgres import PostgresSaver

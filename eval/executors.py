@@ -50,7 +50,7 @@ def execute(job: Job, runtime: Any) -> Done:
         result = job.spec.build().run(job.task, runtime)
         return Done(job, result=result, seconds=time.perf_counter() - start)
     except Exception as e:   # KeyboardInterrupt is not an Exception: Ctrl-C still stops the run
-        if os.environ.get("TTTC_DEBUG"):
+        if _debug():
             traceback.print_exc()
         return Done(job, error=f"{type(e).__name__}: {e}", seconds=time.perf_counter() - start)
 
@@ -59,6 +59,14 @@ def worker_runtime(model: str | None) -> Any:
     """The runtime of this process, loaded on first use and kept (strategies/runtime/loaded.py caches it)."""
     from strategies.runtime.loaded import load_runtime
     return load_runtime(model)
+
+
+def _debug() -> bool:
+    from strategies.settings import settings
+    try:
+        return settings().debug
+    except ValueError:
+        return False
 
 
 class Executor(Protocol):

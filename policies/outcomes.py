@@ -14,7 +14,6 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from strategies.cost import Cost
-from strategies.settings import DEFAULT_DB as DEFAULT_URL
 from strategies.settings import settings
 
 

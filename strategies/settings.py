@@ -118,6 +118,11 @@ def table() -> list[tuple[str, str, str]]:
     rows = []
     for name, field in Settings.model_fields.items():
         default = field.default
-        shown = "unset" if default is None else str(default).replace(str(Path.home()), "~")
+        if default is None:
+            shown = "unset"
+        elif isinstance(default, (bool, float)):
+            shown = str(int(default))   # how one writes it in the environment: 0/1, 1024
+        else:
+            shown = str(default).replace(str(Path.home()), "~")
         rows.append((PREFIX + name.upper(), shown, field.description or ""))
     return rows

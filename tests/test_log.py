@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from policies.outcomes import DEFAULT_URL, OutcomeLog, OutcomeRow, UnknownQuery
+from policies.outcomes import OutcomeLog, OutcomeRow, UnknownQuery
+from strategies.settings import DEFAULT_DB as DEFAULT_URL
 from strategies.base import Result
 from strategies.cost import Cost
 from strategies.task import task_from_obj

@@ -29,7 +29,8 @@ def run(args) -> int:
 
     cfg = AdaptConfig(minutes=args.minutes, rank=args.rank, lr=args.lr, init=args.init,
                       families=args.families.split(",") if args.families else None)
-    model = args.model or os.environ.get("TTTC_MODEL") or DEFAULT_MODEL
+    from strategies.settings import settings
+    model = args.model or settings().model or DEFAULT_MODEL
     runtime = Runtime.load(model, adapter=False)
     out = Path(args.out) if args.out else REPO / "models" / f"{Path(model).name}-adapt"
     bar = None

@@ -17,7 +17,7 @@ def add_arguments(p) -> None:
     p.add_argument("--model", default=None, help="embedded model name, a local HF folder, or 'tiny'")
     p.add_argument("--db", default=None, help="outcome-log SQLAlchemy URL (or set TTTC_DB)")
     p.add_argument("--threads", default=None, help="thread store: SQLite file or postgres:// URL "
-                                                   "(default $TTTC_THREADS, then tttc_threads.sqlite)")
+                                                   "(default $TTTC_THREAD_DB, then tttc_threads.sqlite)")
     p.add_argument("--features", choices=["router", "all"], default="router",
                    help="'router': compute the features the router reads; 'all': every feature, so each "
                         "outcome row can train a router (adds seconds per turn)")

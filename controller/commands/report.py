@@ -16,8 +16,8 @@ def add_arguments(p) -> None:
 
 def db_url(db: str | None) -> str:
     """A URL as given; a plain path means a SQLite file."""
-    import os
-    db = db or os.environ.get("TTTC_DB") or "sqlite:///tttc.db"
+    from strategies.settings import settings
+    db = settings().outcome_db(db)
     return db if "://" in db else f"sqlite:///{db}"
 
 

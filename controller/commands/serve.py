@@ -1,7 +1,6 @@
 """`tttc serve`: the agent API (OpenAI-compatible chat completions, /v1/solve, feedback) on uvicorn."""
 from __future__ import annotations
 
-import os
 import sys
 
 
@@ -14,7 +13,7 @@ def add_arguments(p) -> None:
     p.add_argument("--db", default=None, help="outcome-log SQLAlchemy URL, one row per answer (or set TTTC_DB; "
                                               "no logging when neither is set)")
     p.add_argument("--threads", default=None, help="thread store: a SQLite file or postgres:// URL "
-                                                   "(default $TTTC_THREADS, then tttc_threads.sqlite)")
+                                                   "(default $TTTC_THREAD_DB, then tttc_threads.sqlite)")
     p.add_argument("--queue", type=int, default=4, help="jobs that may wait behind the running one; more get 429")
     p.add_argument("--timeout", type=float, default=900.0, help="seconds per request before its run is stopped")
     p.add_argument("--max-body-bytes", type=int, default=None, help="larger request bodies get 413")
@@ -29,8 +28,9 @@ def run(args) -> int:
     import uvicorn
 
     from controller.api import MAX_BODY_BYTES, create_app
+    from strategies.settings import settings
 
-    if args.host not in ("127.0.0.1", "localhost", "::1") and not os.environ.get("TTTC_API_KEY"):
+    if args.host not in ("127.0.0.1", "localhost", "::1") and not settings().api_key:
         print(f"tttc serve: warning: listening on {args.host} with no TTTC_API_KEY: anyone who can reach it "
               "can run jobs", file=sys.stderr)
     from strategies.runtime.loaded import load_runtime

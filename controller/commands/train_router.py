@@ -3,13 +3,18 @@ from __future__ import annotations
 
 import sys
 
+LOCAL_OUT = "runs/router"   # where a router goes unless --out, $TTTC_ROUTER_DIR or --ship says otherwise
+
 
 def add_arguments(p) -> None:
     p.add_argument("--db", default=None, help="outcome-log SQLAlchemy URL (default $TTTC_DB, then sqlite:///tttc.db)")
-    p.add_argument("--out", default=None, help="folder for router.json, cost_model.json, manifest.json "
-                                               "(default policies/shipped/, which `route()` loads; a router for "
-                                               "another model than the one shipped there goes to "
-                                               "policies/shipped/by-model/<model id>/, loaded for that model)")
+    p.add_argument("--out", default=None, help="folder for router.json, cost_model.json, manifest.json (default "
+                                               f"$TTTC_ROUTER_DIR, then {LOCAL_OUT}/; route with it by setting "
+                                               "TTTC_ROUTER_DIR to that folder)")
+    p.add_argument("--ship", action="store_true",
+                   help="write into the package instead: policies/shipped/, which routing loads by default (a "
+                        "router for another model than the one shipped there goes to "
+                        "policies/shipped/by-model/<model id>/, loaded for that model)")
     p.add_argument("--budget", default="share=0.3",
                    help="share=F: send about F of tasks past the cheap strategy; seconds=S: mean predicted "
                         "seconds per task (default share=0.3)")
@@ -31,6 +36,19 @@ def add_arguments(p) -> None:
                    help="with --cascade: the share of queries stage 1 sends on to the full router (default 0.1)")
 
 
+def out_dir(args, model_id: str | None):
+    """--out; else with --ship the package's shipped folder for this model; else $TTTC_ROUTER_DIR or runs/router."""
+    from pathlib import Path
+
+    from policies.bundle import default_out
+    from strategies.settings import settings
+    if args.out:
+        return Path(args.out)
+    if args.ship:
+        return default_out(model_id)
+    return settings().router_dir or Path(LOCAL_OUT)
+
+
 def _fmt(x) -> str:
     return "n/a" if x is None else f"{x:.3f}"
 
@@ -39,7 +57,7 @@ def run(args) -> int:
     from dataclasses import asdict
 
     from policies.outcomes import OutcomeLog, check_exists
-    from policies.bundle import default_out, save_bundle
+    from policies.bundle import save_bundle
     from policies.cascade import stage1_features
     from policies.train import parse_budget, train_router
 
@@ -75,7 +93,7 @@ def run(args) -> int:
         print(f"tttc train-router: {e}", file=sys.stderr)
         return 1
     r = trained.report
-    out = save_bundle(trained.router, trained.cost_model, args.out or default_out(trained.model_id), stage1=trained.stage1,
+    out = save_bundle(trained.router, trained.cost_model, out_dir(args, trained.model_id), stage1=trained.stage1,
                       cascade=trained.cascade, budget=asdict(budget),
                       cheap=trained.cheap, model_id=trained.model_id, report=r, db=url,
                       arguments={k: v for k, v in vars(args).items() if k != "command"})

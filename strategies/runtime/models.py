@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import importlib.util
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,7 +37,8 @@ class ModelNotFound(RuntimeError):
 
 
 def cache_root() -> Path:
-    return Path(os.environ.get("TTTC_CACHE", Path.home() / ".cache" / "ttt-controller"))
+    from ..settings import settings
+    return settings().cache
 
 
 def _package_dir(package: str) -> Path:
@@ -98,10 +98,11 @@ def build_cache(name: str, force: bool = False) -> Path:
 
 def resolve(model: str | None) -> tuple[Path, str, Path | None]:
     """Map `--model` (an embedded name or a local HF folder) to (weights folder, model id, adapter folder)."""
-    name = model or os.environ.get("TTTC_MODEL") or DEFAULT_MODEL
+    from ..settings import settings
+    name = model or settings().model or DEFAULT_MODEL
     if name in EMBEDDED:
         adapter = REPO / "models" / f"{name}-adapt"
-        if os.environ.get("TTTC_NO_ADAPTER"):
+        if settings().no_adapter:
             adapter = None
         return build_cache(name), name, adapter if adapter and (adapter / "adapter_config.json").exists() else None
     path = Path(name).expanduser()

@@ -13,7 +13,6 @@ would change the embeddings; autocast casts it per call instead where it serves 
 from __future__ import annotations
 
 import hashlib
-import os
 import weakref
 from contextlib import contextmanager
 from typing import Callable, Iterable, Iterator
@@ -25,11 +24,8 @@ INFER_DTYPES = {"float32": torch.float32, "fp32": torch.float32, "bfloat16": tor
 
 def infer_dtype_from_env() -> torch.dtype:
     """`$TTTC_INFER_DTYPE` (float32 by default; bfloat16 for faster, slightly different CPU answers)."""
-    raw = os.environ.get("TTTC_INFER_DTYPE", "float32")
-    dtype = INFER_DTYPES.get(raw.strip().lower())
-    if dtype is None:
-        raise ValueError(f"TTTC_INFER_DTYPE={raw!r}: expected float32 or bfloat16 (also fp32, bf16)")
-    return dtype
+    from ..settings import settings
+    return INFER_DTYPES[settings().infer_dtype]
 
 
 def causal_lm(model) -> torch.nn.Module:

@@ -15,7 +15,6 @@ weights' name, which is None (nothing kept, nothing reused) while a TTT adapter 
 from __future__ import annotations
 
 import copy
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -24,7 +23,6 @@ from typing import Any, Hashable, Sequence
 import torch
 
 BACKOFF = 2          # characters before the boundary that a prefix token must end by
-DEFAULT_MB = 1024    # $TTTC_PREFIX_CACHE_MB: memory for cached prefixes (0 turns the cache off)
 
 
 @dataclass(frozen=True)
@@ -65,12 +63,8 @@ class PrefixCache:
 
     def __init__(self, max_bytes: int | None = None):
         if max_bytes is None:
-            raw = os.environ.get("TTTC_PREFIX_CACHE_MB", str(DEFAULT_MB))
-            try:
-                max_bytes = int(float(raw) * 2**20)
-            except ValueError:
-                raise ValueError(f"TTTC_PREFIX_CACHE_MB={raw!r}: expected megabytes as a number "
-                                 f"(0 turns the prefix cache off)") from None
+            from ..settings import settings
+            max_bytes = int(settings().prefix_cache_mb * 2**20)
         self.max_bytes = max_bytes
         self._items: OrderedDict[Hashable, tuple[Any, int]] = OrderedDict()
         self._lock = threading.Lock()

@@ -1,7 +1,6 @@
 """Model runtime: load any HF causal LM, batched greedy generation, answer scoring; every call returns its cost."""
 from __future__ import annotations
 
-import os
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -15,30 +14,22 @@ from ..cost import Cost
 from .precision import Bf16Copies, inference_precision, infer_dtype_from_env
 from .prompt_cache import PrefixCache, Split, split_prompts
 from ..serialize import is_complete
+from ..settings import settings
 from ..task import Kind
 
 
 def pick_device(device: str | None = None) -> torch.device:
-    threads = os.environ.get("TTTC_THREADS")
+    threads = settings().torch_thread_count()
     if threads:  # several model processes on few cores: torch's default (all cores each) thrashes
-        torch.set_num_threads(int(threads))
+        torch.set_num_threads(threads)
     if device and device != "auto":
         return torch.device(device)
     return torch.device("cuda" if torch.cuda.is_available() else "cpu")
 
 
-DRAFT_WIDTH = 4   # $TTTC_DRAFT_WIDTH; eval/RESULTS.md "Drafted grid decoding" has the measurements
-
-
 def draft_width_from_env() -> int:
-    raw = os.environ.get("TTTC_DRAFT_WIDTH", str(DRAFT_WIDTH))
-    try:
-        width = int(raw)
-    except ValueError:
-        width = 0
-    if width < 1:
-        raise ValueError(f"TTTC_DRAFT_WIDTH={raw!r}: expected a whole number >= 1 (1 turns drafting off)")
-    return width
+    """$TTTC_DRAFT_WIDTH (strategies/settings.py); eval/RESULTS.md "Drafted grid decoding" has the measurements."""
+    return settings().draft_width
 
 
 @dataclass
