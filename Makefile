@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m eval.demo
+	$(PY) -m controller.demo
 
 test: $(STAMP)
 	$(PY) -m pytest

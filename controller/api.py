@@ -30,12 +30,14 @@ class Agent:
     worker: Worker
     timeout_s: float
 
-    def turn(self, thread_id: str, message: str, strategy: str, earlier: list[str] | None = None):
+    def turn(self, thread_id: str, message: str | None, strategy: str, earlier: list[str] | None = None,
+             task_input: dict[str, Any] | None = None):
         from controller.threads import run_turn
 
         def fn(job: Job) -> dict[str, Any]:
             ctx = replace(self.context, should_stop=job.should_stop)
-            return run_turn(self.graph, thread_id, message, ctx, strategy, earlier, on_event=job.emit)
+            return run_turn(self.graph, thread_id, message, ctx, strategy, earlier, on_event=job.emit,
+                            task_input=task_input)
         return fn
 
 
@@ -119,8 +121,8 @@ def create_app(model: str | None = None, db: str | None = None, threads: str | N
         except TaskError as e:
             raise HTTPException(422, str(e)) from None
         thread_id = body.thread_id or f"solve-{uuid.uuid4().hex}"
-        message = json.dumps({**body.task, "name": task.name})
-        job, _ = _submit(agent, agent.turn(thread_id, message, body.strategy), stream=False)
+        turn = agent.turn(thread_id, None, body.strategy, task_input={**body.task, "name": task.name})
+        job, _ = _submit(agent, turn, stream=False)
         state = await _wait(job, request, min(body.timeout_s or agent.timeout_s, agent.timeout_s))
         result = state.get("result")
         if not result:   # the graph replied instead of answering (cannot happen for a task that validated)

@@ -2,7 +2,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 
 
@@ -35,23 +34,33 @@ def run(args) -> int:
             failed += 1
     if not tasks:
         return 1
-    from controller.answer import Answerer
-    answerer = Answerer(model=args.model, db=args.db or os.environ.get("TTTC_DB"))
+    from controller.context import Context
+    from controller.graph import graph
+    from controller.threads import run_turn
+    from strategies.base import Result
+
+    context = Context(model=args.model, db=args.db)   # no --db: $TTTC_DB, and no log when neither is set
     for task in tasks:
-        out = answerer.answer(task, args.strategy)
-        correct = score(task, out.result.prediction())
-        row = {"task": task.name, "strategy": out.result.strategy, "attempts": out.result.attempts,
-               "correct": correct, "cost": out.result.cost.model_dump(exclude={"steps"}),
-               "confidence": round(out.result.confidence, 4)}
-        if out.route_reason:
-            row["route"] = out.route_reason
-        if out.query_id:
-            row["query_id"] = out.query_id
+        # the task goes to the graph as data: the same path, features and log row as chat and /v1/solve
+        state = run_turn(graph, None, None, context, strategy=args.strategy,
+                         task_input={**task.to_json(), "name": task.name})
+        if not state.get("result"):
+            raise RuntimeError(f"{task.name}: no answer: {state.get('reply', '')[:200]}")
+        result = Result.model_validate(state["result"])
+        reason = "" if state.get("forced") else state.get("reason", "")
+        correct = score(task, result.prediction())
+        row = {"task": task.name, "strategy": result.strategy, "attempts": result.attempts,
+               "correct": correct, "cost": result.cost.model_dump(exclude={"steps"}),
+               "confidence": round(result.confidence, 4)}
+        if reason:
+            row["route"] = reason
+        if state.get("query_id"):
+            row["query_id"] = state["query_id"]
         if args.json:
             print(json.dumps(row), flush=True)
         else:
             mark = {True: "correct", False: "wrong", None: "unscored"}[correct]
-            c = out.result.cost
-            print(f"{task.name}: {out.result.strategy} -> {mark}  ({c.wall_s:.1f}s, {c.tokens_trained} tokens trained)"
-                  + (f"  [{out.route_reason}]" if out.route_reason else ""), flush=True)
+            c = result.cost
+            print(f"{task.name}: {result.strategy} -> {mark}  ({c.wall_s:.1f}s, {c.tokens_trained} tokens trained)"
+                  + (f"  [{reason}]" if reason else ""), flush=True)
     return 1 if failed else 0

@@ -29,7 +29,7 @@ TINY_TTT = {"train": {"max_steps": 2, "eval_every": 0}, "n_views": 2}   # --tiny
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
-    p = argparse.ArgumentParser(prog="python -m eval.demo", description=__doc__)
+    p = argparse.ArgumentParser(prog="python -m controller.demo", description=__doc__)
     p.add_argument("--tiny", action="store_true", help="the random 2-layer test model and a 2-step TTT: a smoke run "
                                                        "in seconds (answers are noise)")
     p.add_argument("--limit", type=int, default=None, metavar="N", help="only the first N tasks")
@@ -118,13 +118,10 @@ def solve_message(task) -> str:
     return "Solve this task:\n" + json.dumps({"train": body["train"], "test": [{"input": t["input"]} for t in body["test"]]})
 
 
-def graph_agent(model: str | None, runtime: Any) -> Callable[[Any, Progress], Turn] | None:
-    """One turn of the controller graph per task, or None when the graph cannot be imported."""
-    try:
-        from controller.graph import graph
-    except ImportError:
-        return None
+def graph_agent(model: str | None, runtime: Any) -> Callable[[Any, Progress], Turn]:
+    """One turn of the controller graph per task, on a fresh thread, as a chat user would send it."""
     from controller.context import Context
+    from controller.graph import graph
     from controller.threads import run_turn
     from strategies.base import Result
 
@@ -139,25 +136,6 @@ def graph_agent(model: str | None, runtime: Any) -> Callable[[Any, Progress], Tu
         f = state.get("features") or {}
         return Turn(state["choice"], state.get("reason", ""), Result.model_validate(state["result"]),
                     f.get("values") or {}, (f.get("cost") or {}).get("wall_s", 0.0), thread)
-
-    return turn
-
-
-def answerer_agent(runtime: Any) -> Callable[[Any, Progress], Turn]:
-    """The fallback without the graph: the router's pick (as Answerer's "auto" makes it), shown before
-    controller.answer.Answerer runs it."""
-    from controller.answer import Answerer
-    from policies.decide import route
-    answerer = Answerer()
-    answerer.runtime = runtime   # share the loaded model (runtime is a cached_property)
-
-    def turn(task, show: Progress) -> Turn:
-        start = time.perf_counter()
-        strategy, reason = route(task, runtime)
-        route_s = time.perf_counter() - start
-        show({"stage": "routed", "strategy": strategy, "reason": reason})
-        out = answerer.answer(task, strategy, lambda stage, info: show({"stage": stage, **info}))
-        return Turn(strategy, reason, out.result, route_s=route_s)
 
     return turn
 
@@ -225,9 +203,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"loading the model{' (tiny: random weights, answers are noise)' if args.tiny else ''} ...", flush=True)
     runtime = load_runtime(model)
     agent = graph_agent(model, runtime)
-    print(f"model: {runtime.model_id}; agent: {'the controller graph' if agent else 'Answerer (no graph)'}; "
-          f"{len(tasks)} tasks; outcomes -> {args.db}", flush=True)
-    agent = agent or answerer_agent(runtime)
+    print(f"model: {runtime.model_id}; agent: the controller graph; {len(tasks)} tasks; outcomes -> {args.db}",
+          flush=True)
     show = Progress()
     done = []
     with OutcomeLog(url) as log:
@@ -238,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
           + ", ".join(f"{d['task']}->{d['strategy']}" for d in done), flush=True)
 
     from eval.report.build import build_report
-    command = shlex.join(["python", "-m", "eval.demo", *(sys.argv[1:] if argv is None else argv)])
+    command = shlex.join(["python", "-m", "controller.demo", *(sys.argv[1:] if argv is None else argv)])
     written = build_report(url, args.report, command=command)
     print("\n" + "\n".join(line.replace("**", "").replace("`", "") for line in written.headline))
     print(f"\nreport: {written.html}  (and {written.markdown.name}, "
