@@ -13,7 +13,7 @@ import pytest
 from agentkit import TEXT_MESSAGE, add_tiny_ttt, grid_message, grid_task
 from fastapi.testclient import TestClient
 
-from controller.api import create_app
+from controller.api.server import create_app
 
 
 def make_app(tmp_path, rt, **kw):

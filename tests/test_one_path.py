@@ -6,7 +6,7 @@ import json
 import pytest
 from fastapi.testclient import TestClient
 
-from controller.api import create_app
+from controller.api.server import create_app
 from controller.cli import main
 from policies.outcomes import OutcomeLog
 

@@ -16,8 +16,8 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from controller.context import Context
-from controller.schemas import ChatRequest, FeedbackRequest, SolveRequest, chunk, completion, finite, turn_meta
-from controller.worker import Busy, Job, Worker
+from controller.api.schemas import ChatRequest, FeedbackRequest, SolveRequest, chunk, completion, finite, turn_meta
+from controller.api.jobs import Busy, Job, Worker
 
 MAX_BODY_BYTES = 2_500_000   # one task is at most 2 MB (strategies.task.MAX_FILE_BYTES), plus the JSON around it
 

@@ -27,7 +27,7 @@ def add_arguments(p) -> None:
 def run(args) -> int:
     import uvicorn
 
-    from controller.api import MAX_BODY_BYTES, create_app
+    from controller.api.server import MAX_BODY_BYTES, create_app
     from strategies.settings import settings
 
     if args.host not in ("127.0.0.1", "localhost", "::1") and not settings().api_key:

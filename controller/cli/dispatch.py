@@ -1,4 +1,4 @@
-"""`tttc`: the command line. Subcommands live in controller/commands/, imported only when named."""
+"""`tttc`: the command line. Each subcommand is a file beside this one, imported only when named."""
 from __future__ import annotations
 
 import argparse
@@ -7,16 +7,16 @@ import sys
 
 # name -> (module, one-line help); modules must not import torch at import time
 COMMANDS: dict[str, tuple[str, str]] = {
-    "ask": ("controller.commands.ask", "answer task files with a strategy (or the router: --strategy auto)"),
-    "strategies": ("controller.commands.strategies", "list the strategy library with settings and typical cost"),
-    "adapt": ("controller.commands.adapt", "train the adaptation adapter on the adapt families"),
-    "serve": ("controller.commands.serve", "serve the agent API (OpenAI-compatible chat, /v1/solve, feedback)"),
-    "chat": ("controller.commands.chat", "chat with the agent in the terminal: tasks, follow-ups, routing shown"),
-    "collect": ("controller.commands.collect", "run strategies on tasks and log scored outcomes with features (resumable)"),
-    "train-router": ("controller.commands.train_router", "fit the router and cost model on the outcome log, calibrate to a budget, ship"),
-    "import-outcomes": ("controller.commands.import_outcomes", "load committed outcome rows (JSONL) into an outcome log"),
-    "export-outcomes": ("controller.commands.export_outcomes", "write an outcome log as JSONL (with its feature costs), to commit"),
-    "report": ("controller.commands.report", "cost-vs-accuracy report (Markdown + HTML + PNGs) from the outcome log"),
+    "ask": ("controller.cli.ask", "answer task files with a strategy (or the router: --strategy auto)"),
+    "strategies": ("controller.cli.strategies", "list the strategy library with settings and typical cost"),
+    "adapt": ("controller.cli.adapt", "train the adaptation adapter on the adapt families"),
+    "serve": ("controller.cli.serve", "serve the agent API (OpenAI-compatible chat, /v1/solve, feedback)"),
+    "chat": ("controller.cli.chat", "chat with the agent in the terminal: tasks, follow-ups, routing shown"),
+    "collect": ("controller.cli.collect", "run strategies on tasks and log scored outcomes with features (resumable)"),
+    "train-router": ("controller.cli.train_router", "fit the router and cost model on the outcome log, calibrate to a budget, ship"),
+    "import-outcomes": ("controller.cli.import_outcomes", "load committed outcome rows (JSONL) into an outcome log"),
+    "export-outcomes": ("controller.cli.export_outcomes", "write an outcome log as JSONL (with its feature costs), to commit"),
+    "report": ("controller.cli.report", "cost-vs-accuracy report (Markdown + HTML + PNGs) from the outcome log"),
 }
 
 
