@@ -25,6 +25,7 @@ demo: $(STAMP)
 	$(PY) -m controller.demo
 
 test: $(STAMP)
+	.venv/bin/lint-imports    # the layers (pyproject.toml [tool.importlinter]); tests/test_layers.py runs it too
 	$(PY) -m pytest
 
 # The benchmarks behind eval/RESULTS.md, cheapest first (hours on 2 cores in all; each writes eval/results/).
