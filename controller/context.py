@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal
 
 from strategies.runtime.loaded import load_runtime
+from strategies.runtime.protocol import ModelRuntime
 
 _LOGS: dict[str, Any] = {}
 _LOCK = threading.Lock()
@@ -15,7 +16,7 @@ _LOCK = threading.Lock()
 class Context:
     """Run dependencies; defaults work for `langgraph dev`, which passes no context."""
     model: str | None = None          # embedded model name (smollm2, gemma3-270m), a local HF folder, or "tiny"
-    runtime: Any = None               # an already-loaded strategies.runtime.Runtime; wins over `model`
+    runtime: ModelRuntime | None = None   # an already-loaded runtime; wins over `model`
     db: str | None = None             # outcome-log SQLAlchemy URL; None: $TTTC_DB, and no logging when unset
     features: Literal["router", "all"] = "router"   # "router": what the router reads (see graph.featurize);
                                                     # "all": every feature, for outcome rows to train on

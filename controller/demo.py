@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from strategies.runtime.protocol import ModelRuntime
+
 HERE = Path(__file__).resolve().parent
 TASKS_DIR = HERE / "demo_tasks"
 # in showing order: easy text tasks plain ICL gets with the small embedded models, between hard ones (held-out
@@ -118,7 +120,7 @@ def solve_message(task) -> str:
     return "Solve this task:\n" + json.dumps({"train": body["train"], "test": [{"input": t["input"]} for t in body["test"]]})
 
 
-def graph_agent(model: str | None, runtime: Any) -> Callable[[Any, Progress], Turn]:
+def graph_agent(model: str | None, runtime: ModelRuntime) -> Callable[[Any, Progress], Turn]:
     """One turn of the controller graph per task, on a fresh thread, as a chat user would send it."""
     from controller.context import Context
     from controller.graph import graph

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from policies.outcomes import costs_path
+from strategies.runtime.protocol import ModelRuntime
 
 WORK = Path("runs/backfill")
 
@@ -62,7 +63,7 @@ def _done(work: Path, log: Path) -> dict[str, dict[str, Any]]:
     return done
 
 
-def compute(logs: Sequence[Path], features: Sequence[str], runtime: Any, work: Path, shard: tuple[int, int],
+def compute(logs: Sequence[Path], features: Sequence[str], runtime: ModelRuntime, work: Path, shard: tuple[int, int],
             say=print) -> dict[str, list[str]]:
     """Compute the features for every rebuildable task of `logs` in this shard that has no values yet.
     Returns, per log, the names of the tasks that could not be rebuilt."""

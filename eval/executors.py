@@ -9,6 +9,7 @@ from typing import Any, Iterator, Protocol, Sequence
 
 from strategies.base import Result
 from strategies.registry import Spec
+from strategies.runtime.protocol import ModelRuntime
 from strategies.task import Task
 
 TRAINING_KINDS = ("ttt", "tlm")   # strategy kinds that train an adapter: a whole GPU each under Ray
@@ -38,7 +39,7 @@ class Done:
     seconds: float = 0.0
 
 
-def execute(job: Job, runtime: Any) -> Done:
+def execute(job: Job, runtime: ModelRuntime) -> Done:
     """Run one job on a loaded runtime; an exception becomes `Done.error` so one bad task stops nothing."""
     start = time.perf_counter()
     try:

@@ -9,6 +9,7 @@ from typing import Any, Mapping
 
 import numpy as np
 
+from strategies.runtime.protocol import ModelRuntime
 from strategies.task import Task
 
 from .budget import choose
@@ -68,7 +69,7 @@ class Decision:
     escalated: bool = False     # a cascade's stage 1 was unsure and the full router decided
 
 
-def _values(task: Task, runtime: Any, given: dict[str, float], columns: list[str]) -> tuple[dict[str, float], Any]:
+def _values(task: Task, runtime: ModelRuntime, given: dict[str, float], columns: list[str]) -> tuple[dict[str, float], Any]:
     """`given` plus whichever of `columns` it lacks and can be computed here (model features need a
     runtime), and the Features computed (None if none); what cannot be computed stays missing and
     the router imputes it."""
@@ -94,13 +95,13 @@ def _secs(s: float) -> str:
     return f"{s:.1f}" if s < 10 else f"{s:.0f}"
 
 
-def route(task: Task, runtime: Any, features: Any = None, directory: str | Path | None = None) -> tuple[str, str]:
+def route(task: Task, runtime: ModelRuntime, features: Any = None, directory: str | Path | None = None) -> tuple[str, str]:
     """Return (strategy name, one-line reason); see decide()."""
     d = decide(task, runtime, features, directory)
     return d.strategy, d.reason
 
 
-def decide(task: Task, runtime: Any, features: Any = None, directory: str | Path | None = None) -> Decision:
+def decide(task: Task, runtime: ModelRuntime, features: Any = None, directory: str | Path | None = None) -> Decision:
     """With a shipped router: the strategy of highest P(correct) - lam*predicted seconds among those
     registered here; `features` (a Features or a dict of values) are reused and only the missing ones
     computed. A cascade decides on its stage-1 features when its margin is clear, and computes the
@@ -148,7 +149,7 @@ def _p_usable(router: Any, names: list[str], values: dict[str, float], usable: n
 
 
 def _explain(strategies: list[str], P: np.ndarray, C: np.ndarray, lam: float, usable: np.ndarray, bundle: Bundle,
-             runtime: Any, note: str = "") -> tuple[str, str]:
+             runtime: ModelRuntime, note: str = "") -> tuple[str, str]:
     best = int(choose(P[None], C[None], lam)[0])
     U = P - lam * C
     order = [j for j in np.argsort(-U, kind="stable") if j != best and usable[j]]

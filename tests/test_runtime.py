@@ -71,3 +71,9 @@ def test_the_embedded_model_stops_at_the_end_of_the_answer(real_rt):
     g = real_rt.generate([prompt], "text", 40)
     assert g.cost.tokens_out < 40   # stopped by the end-of-answer marker, not by the cap
     assert parse_answer(g.texts[0], "text") is not None
+
+
+def test_the_runtime_satisfies_the_protocol_strategies_are_typed_with(tiny_rt):
+    from strategies.runtime.protocol import ModelRuntime
+    assert isinstance(tiny_rt, ModelRuntime)
+    assert not isinstance(object(), ModelRuntime)

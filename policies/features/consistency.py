@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strategies.cost import Cost
+from strategies.runtime.protocol import ModelRuntime
 from strategies.serialize import parse_answer, render
 from strategies.task import Task, Value
 
@@ -31,7 +32,7 @@ def _invert(view: Any, value: Value | None) -> Value | None:
         return None
 
 
-def icl_probe(task: Task, runtime: Any) -> Probe:
+def icl_probe(task: Task, runtime: ModelRuntime) -> Probe:
     """One batched greedy generation over (view, test input); memoised on a featurize call's runtime.
 
     The identity view's prompts and answer caps are the ICL strategy's (all demos, strategies.runtime.caps),
@@ -70,13 +71,13 @@ def icl_probe(task: Task, runtime: Any) -> Probe:
 
 @register("self_consistency", needs="model",
           help="vote share of the top greedy ICL answer across augmented views, mean over test inputs")
-def self_consistency(task: Task, runtime: Any) -> dict[str, float]:
+def self_consistency(task: Task, runtime: ModelRuntime) -> dict[str, float]:
     p = icl_probe(task, runtime)
     return {"self_consistency": sum(p.shares) / len(p.shares)}
 
 
 @register("first_token_entropy", needs="model",
           help="entropy (nats) of the first answer token under plain ICL, mean over test inputs")
-def first_token_entropy(task: Task, runtime: Any) -> dict[str, float]:
+def first_token_entropy(task: Task, runtime: ModelRuntime) -> dict[str, float]:
     p = icl_probe(task, runtime)
     return {"first_token_entropy": sum(p.entropy) / len(p.entropy)}

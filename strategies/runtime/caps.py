@@ -2,10 +2,10 @@
 from __future__ import annotations
 
 import math
-from typing import Any
 
 from ..serialize import render_answer
 from ..task import Task, Value
+from .protocol import ModelRuntime
 
 MIN_CAP = 16
 MAX_CAP = 1024   # a 30x30 grid answer is 931 tokens with SmolLM2's tokenizer; text is capped at 4000 chars
@@ -46,7 +46,7 @@ def expected_shape(task: Task, query_input: Value) -> tuple[int, int] | None:
     return max(f[0] for f in fits), max(f[1] for f in fits)
 
 
-def answer_cap(task: Task, query_input: Value, runtime: Any) -> int:
+def answer_cap(task: Task, query_input: Value, runtime: ModelRuntime) -> int:
     """How many tokens one answer may take, within [MIN_CAP, MAX_CAP].
 
     Grid tasks whose demonstrations fix the output shape (`expected_shape`): the characters of that grid
