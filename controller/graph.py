@@ -1,4 +1,5 @@
-"""The controller graph: parse a message, featurize, route, answer by ICL or TTT, reply, log."""
+"""The controller graph: parse a message (or take a task as data), featurize, route, answer by ICL or TTT,
+reply, log. Every door runs it: `tttc ask` and `tttc chat`, the API's chat and /v1/solve, the demo."""
 from __future__ import annotations
 
 import inspect
@@ -21,20 +22,24 @@ class Cancelled(Exception):
 # -- nodes ------------------------------------------------------------------------------------------
 
 def parse(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """Message -> the thread's task (new or changed), the strategy choice, or a reply saying what is accepted."""
-    from controller.parse import parse_message, replay
-    from strategies.library import registry
+    """Message or task -> the thread's task (new or changed), the strategy choice, or a reply saying what is
+    accepted. A task given as data (`task_input`) is validated as it is; a message is read as chat."""
+    from controller.parse import parse_message, parse_task, replay
+    from strategies.registry import registry
 
     names = registry().names()
     task = _task(state)
-    if task is None and state.get("earlier"):
-        task = replay(state["earlier"], names)
-    p = parse_message(state.get("message", ""), task, names)
+    if state.get("task_input") is not None:
+        p = parse_task(state["task_input"], task)
+    else:
+        if task is None and state.get("earlier"):
+            task = replay(state["earlier"], names)
+        p = parse_message(state.get("message", ""), task, names)
     pinned = p.strategy or state.get("pinned")
     asked = state.get("strategy")
     # a strategy named for this turn wins over the thread's `use NAME`; "auto" asks for the router
     choice = next((s for s in (asked, pinned) if s not in (None, "auto")), None)
-    update = {**TURN_RESET, "strategy": None, "earlier": [],   # the turn's inputs are consumed here
+    update = {**TURN_RESET, "strategy": None, "earlier": [], "task_input": None,   # the turn's inputs end here
               "task": p.task.model_dump(mode="json") if p.task else None, "pinned": pinned,
               "note": p.note, "choice": choice, "forced": choice is not None}
     if asked not in (None, "auto", *names):
@@ -65,7 +70,8 @@ def featurize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     icl = None
     if f.icl_answer is not None:
         icl = {"answers": f.icl_answer, "prompts": f.icl_prompts, "cost": f.icl_cost.model_dump()}
-    return {"features": {"values": f.values, "cost": f.cost.model_dump(), "icl": icl}}
+    costs = {name: c.model_dump() for name, c in f.costs.items()}
+    return {"features": {"values": f.values, "cost": f.cost.model_dump(), "costs": costs, "icl": icl}}
 
 
 def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -80,7 +86,7 @@ def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         reason = f"{kept}: kept from this thread's earlier turn on the same demonstrations (a trained adapter is reused)"
     else:
         from policies.features import Features
-        from policies.route import decide
+        from policies.decide import decide
 
         features = state.get("features") or {}
         d = decide(_task(state), _ctx(runtime).get_runtime(), Features(features.get("values", {}), {}))
@@ -95,7 +101,7 @@ def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 def icl(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Answer in context; plain ICL reuses the featurizer's probe when its prompts are exactly ICL's."""
-    from strategies.library import registry
+    from strategies.registry import registry
 
     spec = registry().get(state["choice"])
     result = _reuse_probe(spec, state, _ctx(runtime)) or _run(spec, state, runtime)
@@ -104,7 +110,7 @@ def icl(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
 
 def ttt(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """Train an adapter on the demonstrations (or reuse the cached one), then answer; progress streams."""
-    from strategies.library import registry
+    from strategies.registry import registry
 
     result = _run(registry().get(state["choice"]), state, runtime)
     return {"result": result.model_dump(mode="json")}
@@ -118,20 +124,23 @@ def answer(state: State) -> dict[str, Any]:
 
 
 def log(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
-    """One outcome-log row per answered turn, when a database is configured."""
+    """One outcome-log row per answered turn, with the features and what each cost, when a database is configured."""
     ctx = _ctx(runtime)
     outcomes = ctx.outcome_log()
     if outcomes is None:
         return {}
-    from controller.log import OutcomeRow
+    from policies.outcomes import OutcomeRow
     from strategies.base import Result
 
     info = runtime.execution_info
+    features = state.get("features") or {}
     row = OutcomeRow.from_result(_task(state), Result.model_validate(state["result"]), ctx.get_runtime().model_id,
-                                 features=(state.get("features") or {}).get("values", {}),
+                                 features=features.get("values", {}),
                                  thread_id=info.thread_id if info else None,
                                  # route_reason marks a routing decision; a strategy the user named is not one
                                  route_reason=None if state.get("forced") else state.get("reason"))
+    if features.get("costs"):
+        outcomes.feature_costs.record(row.task_hash, row.model_id, features["costs"])
     return {"query_id": outcomes.append(row)}
 
 
@@ -142,7 +151,7 @@ def after_parse(state: State) -> Literal["featurize", "__end__"]:
 
 
 def after_route(state: State) -> Literal["icl", "ttt"]:
-    from strategies.library import registry
+    from strategies.registry import registry
     return "ttt" if registry().get(state["choice"]).kind in TRAINING_KINDS else "icl"
 
 
@@ -153,9 +162,9 @@ def _ctx(runtime: Runtime[Context]) -> Context:
 
 
 def _router_features(model: Any) -> list[str]:
-    """Feature names the router for this model reads, when policies.route says (`needed_features()`);
+    """Feature names the router for this model reads, when policies.decide says (`needed_features()`);
     otherwise none, and the router computes whatever it lacks itself (it is given the runtime)."""
-    from policies import route as routing
+    from policies import decide as routing
     needed = getattr(routing, "needed_features", None)
     return list(needed(model_id=getattr(model, "model_id", None))) if needed is not None else []
 
@@ -167,7 +176,8 @@ def _with_computed(features: dict[str, Any], values: dict[str, float], computed:
     icl = features.get("icl")
     if icl is None and computed.icl_answer is not None:
         icl = {"answers": computed.icl_answer, "prompts": computed.icl_prompts, "cost": computed.icl_cost.model_dump()}
-    return {"values": values, "cost": cost.model_dump(), "icl": icl}
+    costs = {**features.get("costs", {}), **{name: c.model_dump() for name, c in computed.costs.items()}}
+    return {"values": values, "cost": cost.model_dump(), "costs": costs, "icl": icl}
 
 
 def _kept_route(state: State) -> str | None:
@@ -177,7 +187,7 @@ def _kept_route(state: State) -> str | None:
     routed = state.get("routed")
     if state.get("forced") or not routed or not state.get("task") or routed.get("demos") != _demos_key(state):
         return None
-    from strategies.library import StrategyError, registry
+    from strategies.registry import StrategyError, registry
     try:
         return registry().get(routed["strategy"]).name
     except StrategyError:   # a strategy since removed from the library: route afresh

@@ -69,6 +69,16 @@ def parse_message(message: str, task: Task | None, strategies: Sequence[str]) ->
     return Parsed("reply", task, reply=f"I could not find a task in that message.\n\n{FORMATS}")
 
 
+def parse_task(obj: Any, task: Task | None) -> Parsed:
+    """A task handed over as data (`tttc ask`, /v1/solve): solve it, or reply why it does not validate
+    (the thread's task, `task`, stays)."""
+    try:
+        new = task_from_obj(obj, name=str(obj.get("name", "task")) if isinstance(obj, dict) else "task")
+    except TaskError as e:
+        return Parsed("reply", task, reply=f"That task does not validate: {e}")
+    return Parsed("solve", new, note=f"new {new.kind} task: {_size(new)}")
+
+
 def replay(messages: Sequence[str], strategies: Sequence[str]) -> Task | None:
     """The task that a sequence of earlier user messages built (for a client that resends its history)."""
     task = None

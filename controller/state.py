@@ -9,6 +9,8 @@ from typing import Any, TypedDict
 
 class InputState(TypedDict, total=False):
     message: str            # the user's chat message: a task, a follow-up, `use NAME`, or anything else
+    task_input: dict[str, Any] | None   # or a task as data (ARC-shaped JSON, `name` included): `tttc ask` and
+                                        # /v1/solve hand it over as it is; validated, never read from chat text
     strategy: str | None    # this turn only: "auto" (the router) or a registered name; None: the thread's choice
     earlier: list[str]      # earlier user messages, replayed when the thread has no task yet
                             # (an OpenAI-style client resends its history instead of naming a thread)
@@ -21,7 +23,7 @@ class State(InputState, total=False):
     routed: dict[str, Any] | None   # the router's last choice in this thread: {"demos": key, "strategy": name}
     # this turn's work; the parse node resets all of it
     note: str                       # what the message changed ("new grid task: 3 examples, 1 query")
-    features: dict[str, Any] | None # {"values", "cost", "icl": probe answers reusable by plain ICL}
+    features: dict[str, Any] | None # {"values", "cost", "costs": per feature, "icl": probe answers for plain ICL}
     choice: str | None              # the strategy to run
     forced: bool                    # chosen by the user rather than the router
     reason: str                     # one line: why this strategy

@@ -1,19 +1,18 @@
 """Threads: the checkpointer that keeps each conversation's task, and one turn on a thread."""
 from __future__ import annotations
 
-import os
 import sqlite3
 from pathlib import Path
 from typing import Any, Callable
 
-DEFAULT_THREADS = "tttc_threads.sqlite"   # beside the default outcome log (sqlite:///tttc.db)
 STREAM_MODES = ["custom", "values"]   # progress events, and the state after each step
 
 
 def open_checkpointer(where: str | None = None) -> Any:
-    """SqliteSaver on a file (a path or sqlite:/// URL; default $TTTC_THREADS, then tttc_threads.sqlite),
+    """SqliteSaver on a file (a path or sqlite:/// URL; default $TTTC_THREAD_DB, then tttc_threads.sqlite),
     or PostgresSaver for a postgres:// URL (needs the `postgres` extra)."""
-    where = where or os.environ.get("TTTC_THREADS") or DEFAULT_THREADS
+    from strategies.settings import settings
+    where = where or settings().thread_store()
     if where.startswith(("postgres://", "postgresql://")):
         try:
             from langgraph.checkpoint.postgres import PostgresSaver
@@ -33,12 +32,15 @@ def open_checkpointer(where: str | None = None) -> Any:
     return SqliteSaver(sqlite3.connect(path, check_same_thread=False))
 
 
-def run_turn(graph: Any, thread_id: str, message: str, context: Any, strategy: str | None = None,
-             earlier: list[str] | None = None, on_event: Callable[[dict[str, Any]], None] | None = None
-             ) -> dict[str, Any]:
-    """Run one message on a thread; progress events go to `on_event`; returns the thread's state after it."""
-    config = {"configurable": {"thread_id": thread_id}}
-    turn: dict[str, Any] = {"message": message, "strategy": strategy}
+def run_turn(graph: Any, thread_id: str | None, message: str | None, context: Any, strategy: str | None = None,
+             earlier: list[str] | None = None, on_event: Callable[[dict[str, Any]], None] | None = None,
+             task_input: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Run one message, or one task given as data (`task_input`), on a thread (None: a graph without a
+    checkpointer, nothing kept); progress events go to `on_event`; returns the thread's state after it."""
+    config = {"configurable": {"thread_id": thread_id}} if thread_id is not None else {}
+    turn: dict[str, Any] = {"message": message or "", "strategy": strategy}
+    if task_input is not None:
+        turn["task_input"] = task_input
     if earlier:
         turn["earlier"] = list(earlier)
     state: dict[str, Any] = {}

@@ -23,13 +23,14 @@ import time
 from pathlib import Path
 from typing import Any, Sequence
 
-from .feature_costs import costs_path
+from policies.outcomes import costs_path
+from strategies.runtime.protocol import ModelRuntime
 
 WORK = Path("runs/backfill")
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
-    from controller.log import read_jsonl
+    from policies.outcomes import read_jsonl
     return read_jsonl(path, lambda d: d, "an outcome row")
 
 
@@ -37,7 +38,7 @@ def rebuild(task_name: str, task_hash: str) -> Any | None:
     """The synthetic task behind a logged name, or None when the name is not `family-seed` of a registered
     family. A rebuilt task whose content differs from the logged one is an error: the family's generator
     changed since the log was written, and its values would describe another task."""
-    from strategies.families.registry import FAMILIES, make_task
+    from eval.suites.families.registry import FAMILIES, make_task
     family, _, seed = task_name.rpartition("-")
     if family not in FAMILIES or not seed.isdigit():
         return None
@@ -62,7 +63,7 @@ def _done(work: Path, log: Path) -> dict[str, dict[str, Any]]:
     return done
 
 
-def compute(logs: Sequence[Path], features: Sequence[str], runtime: Any, work: Path, shard: tuple[int, int],
+def compute(logs: Sequence[Path], features: Sequence[str], runtime: ModelRuntime, work: Path, shard: tuple[int, int],
             say=print) -> dict[str, list[str]]:
     """Compute the features for every rebuildable task of `logs` in this shard that has no values yet.
     Returns, per log, the names of the tasks that could not be rebuilt."""

@@ -243,7 +243,7 @@ def main(argv=None) -> int:
     finally:
         proc.terminate()
         proc.wait(30)
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     rows = [r["query_id"] for r in OutcomeLog(db).rows()]
     earlier = set(out.get("icl_turns", {}).pop("query_ids", []) + out.get("ttt_followup", {}).pop("query_ids", [])
                   + out.get("ttt_followup_text", {}).pop("query_ids", []))

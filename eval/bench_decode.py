@@ -4,17 +4,17 @@
 
 For each family (of the kind asked), `--n` fresh tasks are answered by plain ICL as one batch, twice:
 through `model.generate` with the stopping rule the runtime used before (a reference kept here), and
-through `Runtime._greedy` (strategies/decode.py: grid answers restricted to digit/newline tokens, finished
+through `Runtime._greedy` (strategies/runtime/decode.py: grid answers restricted to digit/newline tokens, finished
 rows leaving the batch). Reported: how many answers are the same text (transformers pads finished rows
 with the pad token; those pads are ignored), and the seconds of each path, interleaved family by family
 so that both see the same machine load.
 
 With `--draft-width W` a third path decodes the same batches with drafts checked W tokens at a time
-(strategies/speculative.py) and is compared with our plain path: identical answers, and seconds;
+(strategies/runtime/speculative.py) and is compared with our plain path: identical answers, and seconds;
 `--skip-reference` leaves transformers out.
 
 With `--bf16` a fourth path decodes the same batches with the weights in bf16 (what `TTTC_INFER_DTYPE=bfloat16`
-does, strategies/precision.py), drafts as `--draft-width` says, and is compared with our plain fp32 path:
+does, strategies/runtime/precision.py), drafts as `--draft-width` says, and is compared with our plain fp32 path:
 identical answers, exact-match accuracy of both (the tasks' test outputs), and seconds.
 """
 from __future__ import annotations
@@ -27,7 +27,7 @@ from pathlib import Path
 
 
 def reference(rt, ids, mask, caps, kind) -> list[str]:
-    """The runtime's generation before strategies/decode.py: transformers' greedy generate."""
+    """The runtime's generation before strategies/runtime/decode.py: transformers' greedy generate."""
     import torch
     from transformers import StoppingCriteria, StoppingCriteriaList
 
@@ -65,8 +65,8 @@ def main(argv=None) -> int:
 
     import torch
 
-    from strategies.caps import answer_cap
-    from strategies.families import families, make_task
+    from strategies.runtime.caps import answer_cap
+    from eval.suites.families import families, make_task
     from strategies.runtime import Runtime, tiny_runtime
     from strategies.serialize import parse_answer, render
 

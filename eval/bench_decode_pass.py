@@ -3,9 +3,9 @@
   .venv/bin/python -m eval.bench_decode_pass --out eval/results/decode_pass_gemma12.json
 
 A batch of `--rows` rows with `--cached` columns already in the key/value cache is fed `w` tokens per row
-(w = 1, 2, 4, 8, 16), then cut back to one kept column, as drafted decoding does (strategies/speculative.py);
+(w = 1, 2, 4, 8, 16), then cut back to one kept column, as drafted decoding does (strategies/runtime/speculative.py);
 the median of `--reps` passes is reported, with transformers' `DynamicCache` and with the cache that grows
-in place (strategies/kv_cache.py). A least-squares line `seconds = fixed + per_token * rows * w` is fitted
+in place (strategies/runtime/decode_cache.py). A least-squares line `seconds = fixed + per_token * rows * w` is fitted
 to the growing cache's medians: the model behind eval/RESULTS.md's floor for a grid follow-up.
 """
 from __future__ import annotations
@@ -22,7 +22,7 @@ from pathlib import Path
 def pass_seconds(decoder, past, rows: int, cached: int, width: int, reps: int, grow: bool) -> float:
     import torch
 
-    from strategies.kv_cache import grow_in_place
+    from strategies.runtime.decode_cache import grow_in_place
     past = copy.deepcopy(past)
     if grow:
         grow_in_place(past, reps * width + 1)

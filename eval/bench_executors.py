@@ -31,7 +31,7 @@ def run_collect(executor: str, n: int, strategies: str, model: str | None, tmp: 
     wall = time.perf_counter() - t0
     if proc.returncode != 0:
         raise RuntimeError(f"{' '.join(cmd)} failed: {proc.stderr[-2000:]}")
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     with OutcomeLog(db) as log:
         rows = log.rows()
     answers = sorted((r["task_name"], r["strategy"], json.dumps(r["attempts"])) for r in rows)

@@ -18,7 +18,7 @@ from pathlib import Path
 
 def icl_batch(tasks, runtime, batch_size: int = 8) -> list[bool]:
     """Greedy ICL on many tasks at once (first test input each); exact match per task."""
-    from strategies.caps import answer_cap
+    from strategies.runtime.caps import answer_cap
     from strategies.icl import ICLConfig, fit_demos
     from strategies.serialize import parse_answer, render
     correct = []
@@ -46,7 +46,7 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
 
     from eval.suites import load_suite
-    from strategies.families import EVAL_SEED0, families, sample_tasks
+    from eval.suites.families import EVAL_SEED0, families, sample_tasks
     from strategies.icl import ICL
     from strategies.runtime import Runtime
     from strategies.task import score

@@ -23,7 +23,7 @@ def main(argv=None) -> int:
     if args.text < 0 or args.grid < 0 or args.text + args.grid == 0:
         ap.error("--text and --grid: whole numbers >= 0, not both 0")
 
-    import strategies.decode as decode
+    import strategies.runtime.decode as decode
     from eval.suites import load_suite
     from policies.features.likelihood import demo_ppl, test_input_ppl
     from strategies.runtime import Runtime

@@ -34,7 +34,7 @@ def _f(x: Any) -> float | None:
 def is_ttt(name: str) -> bool:
     """A strategy that trains at test time: its registered kind, or its name when it is not registered."""
     from eval.executors import TRAINING_KINDS
-    from strategies.library import StrategyError, registry
+    from strategies.registry import StrategyError, registry
     try:
         return registry().get(name).kind in TRAINING_KINDS
     except StrategyError:
@@ -341,8 +341,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"bench_router: --C {args.C}: expected a positive number", file=sys.stderr)
         return 2
 
-    from controller.log import OutcomeLog
-    from eval.feature_costs import FeatureCosts
+    from policies.outcomes import OutcomeLog
 
     with OutcomeLog(args.db) as log:
         rows = log.rows(with_feedback=True)
@@ -355,7 +354,7 @@ def main(argv: list[str] | None = None) -> int:
         if not rows:
             print(f"bench_router: no labelled rows in {log.url}; run `tttc collect` first", file=sys.stderr)
             return 1
-        costs = FeatureCosts(log.engine).means(model_id)
+        costs = log.feature_costs.means(model_id)
     import sklearn.linear_model  # noqa: F401  (loads the BLAS and OpenMP libraries the limit must reach)
     from threadpoolctl import threadpool_limits
     with threadpool_limits(1):   # hundreds of small fits: extra BLAS threads only contend (10x slower on 2 busy cores)

@@ -63,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--router", default=None, help="router bundle folder (default: the shipped one for the log's model)")
     ap.add_argument("--out", required=True)
     args = ap.parse_args(argv)
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     from policies.bundle import bundle_dir, load_bundle
 
     with OutcomeLog(args.db) as log:

@@ -189,7 +189,7 @@ def markdown(res: dict) -> str:
 
 
 def command_line(argv: list[str]) -> str:
-    env = " ".join(f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "TTTC_THREADS", "TTTC_NO_ADAPTER") if k in os.environ)
+    env = " ".join(f"{k}={os.environ[k]}" for k in ("OMP_NUM_THREADS", "TTTC_TORCH_THREADS", "TTTC_THREADS", "TTTC_NO_ADAPTER") if k in os.environ)
     return " ".join(x for x in (env, "python -m eval.bench_ttt", shlex.join(argv)) if x)
 
 
@@ -210,8 +210,8 @@ def main(argv: list[str] | None = None) -> int:
     import peft
     import transformers
     transformers.logging.set_verbosity_error()
-    from strategies.families import EVAL_SEED0, sample_tasks
-    from strategies.library import registry
+    from eval.suites.families import EVAL_SEED0, sample_tasks
+    from strategies.registry import registry
     from strategies.runtime import Runtime, pick_device, tiny_runtime
     from strategies.ttt.adapters import param_fingerprint
 
@@ -225,7 +225,7 @@ def main(argv: list[str] | None = None) -> int:
         tmp.replace(out_path)
 
     t_start = time.perf_counter()
-    pick_device()   # applies TTTC_THREADS (tiny_runtime does not go through it)
+    pick_device()   # applies TTTC_TORCH_THREADS (tiny_runtime does not go through it)
     log(f"loading model {args.model or '(default)'}")
     rt = tiny_runtime() if args.model == "tiny" else Runtime.load(args.model)
     cfg = registry().get(args.strategy).config()

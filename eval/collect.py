@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
-from strategies.library import Spec
+from strategies.registry import Spec
 from strategies.task import Task
 
 from .executors import Done, Executor, Job
@@ -90,12 +90,10 @@ def collect(tasks: Sequence[Task], specs: Sequence[Spec], log: Any, executor: Ex
     wait for their task's features, which the first job of each task computes."""
     from tqdm import tqdm
 
-    from controller.log import OutcomeRow
-
-    from .feature_costs import FeatureCosts
+    from policies.outcomes import OutcomeRow
 
     model_id = executor.model_id
-    costs = FeatureCosts(log.engine)
+    costs = log.feature_costs
 
     def logged_features(h: str) -> dict[str, float] | None:
         rows = log.rows(task_hash=h, model_id=model_id)

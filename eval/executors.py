@@ -8,7 +8,8 @@ from dataclasses import dataclass, field
 from typing import Any, Iterator, Protocol, Sequence
 
 from strategies.base import Result
-from strategies.library import Spec
+from strategies.registry import Spec
+from strategies.runtime.protocol import ModelRuntime
 from strategies.task import Task
 
 TRAINING_KINDS = ("ttt", "tlm")   # strategy kinds that train an adapter: a whole GPU each under Ray
@@ -38,7 +39,7 @@ class Done:
     seconds: float = 0.0
 
 
-def execute(job: Job, runtime: Any) -> Done:
+def execute(job: Job, runtime: ModelRuntime) -> Done:
     """Run one job on a loaded runtime; an exception becomes `Done.error` so one bad task stops nothing."""
     start = time.perf_counter()
     try:
@@ -50,15 +51,23 @@ def execute(job: Job, runtime: Any) -> Done:
         result = job.spec.build().run(job.task, runtime)
         return Done(job, result=result, seconds=time.perf_counter() - start)
     except Exception as e:   # KeyboardInterrupt is not an Exception: Ctrl-C still stops the run
-        if os.environ.get("TTTC_DEBUG"):
+        if _debug():
             traceback.print_exc()
         return Done(job, error=f"{type(e).__name__}: {e}", seconds=time.perf_counter() - start)
 
 
 def worker_runtime(model: str | None) -> Any:
-    """The runtime of this process, loaded on first use and kept (controller.context caches it)."""
-    from controller.context import load_runtime
+    """The runtime of this process, loaded on first use and kept (strategies/runtime/loaded.py caches it)."""
+    from strategies.runtime.loaded import load_runtime
     return load_runtime(model)
+
+
+def _debug() -> bool:
+    from strategies.settings import settings
+    try:
+        return settings().debug
+    except ValueError:
+        return False
 
 
 class Executor(Protocol):

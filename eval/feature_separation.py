@@ -51,7 +51,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     ap.add_argument("--vs", default="ttt-lite", help="the TTT strategy to compare with the cheap one")
     ap.add_argument("--families", default=None, help="only tasks of these families (comma-separated)")
     args = ap.parse_args(argv)
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     with OutcomeLog(args.db) as log:
         rows = log.rows(with_feedback=True)
     if args.families:

@@ -22,7 +22,7 @@ GROUPS = {"none": lambda r: "all", "suite": lambda r: r.get("suite") or "?",
 
 def read_rows(paths: list[str], fields: tuple[str, ...] = ("strategy", "correct", "wall_s")) -> list[dict]:
     """The rows of exported outcome logs, each holding `fields`; a bad file or line ends the run with its name."""
-    from controller.log import read_jsonl
+    from policies.outcomes import read_jsonl
 
     def checked(row: dict) -> dict:
         for f in fields:

@@ -9,6 +9,8 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
+from strategies.settings import settings
+
 from .cost_model import CostModel
 from .router import StrategyRouter
 from .store import FORMAT_VERSION, ModelFileError, load_cost_model, load_router, package_version, save_cost_model, save_router
@@ -30,9 +32,9 @@ def model_dir_name(model_id: str) -> str:
 def bundle_dir(model_id: str | None = None) -> Path:
     """Where the router for `model_id` lives: $TTTC_ROUTER_DIR when set; else policies/shipped/by-model/<id>/
     when a router was shipped for that model; else policies/shipped/ (the default model's)."""
-    env = os.environ.get("TTTC_ROUTER_DIR")
+    env = settings().router_dir
     if env:
-        return Path(env)
+        return env
     if model_id:
         own = SHIPPED / BY_MODEL / model_dir_name(model_id)
         if (own / ROUTER_FILE).exists():
@@ -41,12 +43,9 @@ def bundle_dir(model_id: str | None = None) -> Path:
 
 
 def default_out(model_id: str | None) -> Path:
-    """Where `tttc train-router` ships a router trained on `model_id`'s outcomes when no --out is given:
-    $TTTC_ROUTER_DIR; else policies/shipped/, unless the router there belongs to another model, which
-    is then kept, and this one goes to policies/shipped/by-model/<model id>/."""
-    env = os.environ.get("TTTC_ROUTER_DIR")
-    if env:
-        return Path(env)
+    """Where `tttc train-router --ship` puts a router trained on `model_id`'s outcomes: policies/shipped/,
+    unless the router there belongs to another model, which is then kept, and this one goes to
+    policies/shipped/by-model/<model id>/."""
     try:
         current = json.loads((SHIPPED / MANIFEST_FILE).read_text()).get("model_id")
     except (OSError, ValueError, AttributeError):

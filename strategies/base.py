@@ -7,6 +7,7 @@ from pydantic import BaseModel, Field
 
 from .cost import Cost
 from .task import Prediction, Task, Value
+from .runtime.protocol import ModelRuntime
 
 # progress(stage, info): stage is a short verb ("featurizing", "training", "voting"); info e.g. {"step": 40, "of": 120}
 Progress = Callable[[str, dict[str, Any]], None]
@@ -32,4 +33,4 @@ class Strategy(Protocol):
     """A way to answer a task. `run` must leave the runtime's base weights exactly as it found them."""
     name: str
 
-    def run(self, task: Task, runtime: Any, progress: Progress = no_progress) -> Result: ...
+    def run(self, task: Task, runtime: ModelRuntime, progress: Progress = no_progress) -> Result: ...

@@ -43,7 +43,7 @@ class ICL:
         return fit_demos(task, query, runtime, self.config.max_prompt_tokens)
 
     def run(self, task: Task, runtime, progress: Progress = no_progress) -> Result:
-        from .caps import answer_cap
+        from .runtime.caps import answer_cap
         progress("answering", {"tests": len(task.test)})
         prompts, caps, fixed, dropped = [], [], [], 0
         for ex in task.test:

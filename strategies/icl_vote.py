@@ -2,17 +2,18 @@
 from __future__ import annotations
 
 import time
-from typing import Any, Literal
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from .augment import View, views
 from .base import Progress, Result, no_progress
-from .caps import answer_cap
+from .runtime.caps import answer_cap
 from .icl import base_cache, fit_demos
 from .serialize import fixed_chars, parse_answer, render
 from .task import MAX_ATTEMPTS, Task, Value
 from .voting import vote
+from .runtime.protocol import ModelRuntime
 
 
 class ICLVoteConfig(BaseModel):
@@ -34,7 +35,7 @@ class ICLVote:
         self.config = config or ICLVoteConfig()
         self.name = name
 
-    def run(self, task: Task, runtime: Any, progress: Progress = no_progress) -> Result:
+    def run(self, task: Task, runtime: ModelRuntime, progress: Progress = no_progress) -> Result:
         cfg = self.config
         start = time.perf_counter()
         vs = views(task, cfg.n_views, cfg.seed, colours=cfg.colours, shuffle=cfg.shuffle)

@@ -112,6 +112,6 @@ def render(demos: Sequence[tuple[Value, Value]], query: Value, kind: Kind,
 def fixed_chars(prompt: str, query: Value, kind: Kind, fmt: str = "compact") -> int:
     """How many leading characters of `prompt` (rendered with demonstrations) do not depend on the query:
     the demonstrations, for an incremental format where they come first; 0 when the format is not one.
-    The runtime's prefix cache keeps those characters' keys/values across calls (strategies/prefix_cache.py)."""
+    The runtime's prefix cache keeps those characters' keys/values across calls (strategies/runtime/prompt_cache.py)."""
     tail = render([], query, kind, fmt=fmt).prompt
     return len(prompt) - len(tail) if prompt.endswith(tail) else 0

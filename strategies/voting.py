@@ -10,6 +10,7 @@ from .augment import View
 from .cost import Cost
 from .serialize import render
 from .task import Task, Value
+from .runtime.protocol import ModelRuntime
 
 IDENTITY_GROUP = "identity"
 
@@ -68,7 +69,7 @@ def vote(candidates: Sequence[tuple[str, Value | None]], depth: int = 1, top_k: 
     return [(values[key], votes[key] / total) for key in ranked[:n_attempts]]
 
 
-def augmentation_score(runtime: Any, task: Task, test_index: int, candidates: Sequence[Value | None],
+def augmentation_score(runtime: ModelRuntime, task: Task, test_index: int, candidates: Sequence[Value | None],
                        views: Sequence[View]) -> tuple[list[float], Cost]:
     """The ARChitects' product of experts: for each candidate, the sum over views of
     log P(view(candidate) | view(task)). Higher is better; invalid candidates get -inf.

@@ -8,7 +8,7 @@ TEXT_MESSAGE = "cat -> CAT\ndog -> DOG\n? bird"
 
 
 def add_tiny_ttt() -> str:
-    from strategies.library import Spec, registry
+    from strategies.registry import Spec, registry
     if TINY_TTT not in registry().names():
         registry().add(Spec(TINY_TTT, "ttt", {"train": {"max_steps": 2, "eval_every": 0}, "n_views": 2},
                             help="tests only: two training steps"))

@@ -43,6 +43,6 @@ def as_logged(rows: list[dict]) -> list[dict]:
 
 
 def fill_log(url: str, rows: list[dict]) -> None:
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     with OutcomeLog(url) as log:
         log.extend(rows)

@@ -13,7 +13,7 @@ import pytest
 from agentkit import TEXT_MESSAGE, add_tiny_ttt, grid_message, grid_task
 from fastapi.testclient import TestClient
 
-from controller.api import create_app
+from controller.api.server import create_app
 
 
 def make_app(tmp_path, rt, **kw):
@@ -161,7 +161,7 @@ def test_api_key_is_required_when_set(tmp_path, tiny_rt):
 
 
 def test_a_timeout_stops_training_and_restores_the_base_weights(tmp_path, tiny_rt):
-    from strategies.library import Spec, registry
+    from strategies.registry import Spec, registry
     from strategies.ttt.adapters import param_fingerprint
     name = "tiny-ttt-endless"   # cannot finish within the timeout on any machine: only the timeout can end it
     if name not in registry().names():

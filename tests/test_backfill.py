@@ -6,9 +6,9 @@ import json
 import pytest
 
 from eval import backfill
-from eval.feature_costs import costs_path
+from policies.outcomes import costs_path
 from policies.features import featurize
-from strategies.families.registry import make_task
+from eval.suites.families.registry import make_task
 
 
 def _log(tmp_path, model_id, rows):

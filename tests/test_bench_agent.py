@@ -1,6 +1,6 @@
 """The agent benchmark's task selection (its server phases are benchmarks, run by `make bench`)."""
 from eval.bench_agent import _one_per_family
-from strategies.families.registry import make_task
+from eval.suites.families.registry import make_task
 
 
 def test_one_per_family_takes_each_family_once_before_any_twice():

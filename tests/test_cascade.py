@@ -115,7 +115,7 @@ def test_infinite_thresholds_survive_the_strict_json_manifest(tmp_path):
 
 def test_route_decides_on_cheap_features_when_clear_and_escalates_otherwise(tmp_path, grid_task, monkeypatch):
     import policies.features as features
-    from policies.route import decide as route_decide
+    from policies.decide import decide as route_decide
     add_tiny_ttt()
     t = _trained(0.5)
     d = save_bundle(t.router, t.cost_model, tmp_path / "b", stage1=t.stage1, cascade=t.cascade, cheap="icl")
@@ -141,7 +141,7 @@ def test_route_decides_on_cheap_features_when_clear_and_escalates_otherwise(tmp_
 
 
 def test_needed_features_of_a_cascade_are_its_stage_1_ones(tmp_path):
-    from policies.route import needed_features
+    from policies.decide import needed_features
     t = _trained()
     d = save_bundle(t.router, t.cost_model, tmp_path / "b", stage1=t.stage1, cascade=t.cascade, cheap="icl")
     need = needed_features(d)

@@ -6,7 +6,7 @@ import json
 import pytest
 
 from controller.cli import main
-from controller.log import OutcomeLog
+from policies.outcomes import OutcomeLog
 from eval.collect import family_of
 
 STRATEGIES = "icl,icl-vote"
@@ -53,10 +53,9 @@ def test_collect_logs_one_scored_row_per_task_and_strategy(tasks_dir, tmp_path):
 
 
 def test_collect_records_what_each_feature_cost(tasks_dir, tmp_path):
-    from eval.feature_costs import FeatureCosts
     db = f"sqlite:///{tmp_path / 'out.db'}"
     assert collect(tasks_dir, db, "--limit", "1") == 0
-    means = FeatureCosts(OutcomeLog(db).engine).means("tiny-random-llama")
+    means = OutcomeLog(db).feature_costs.means("tiny-random-llama")
     assert means["self_consistency"]["n"] == 1 and means["self_consistency"]["tokens_out"] > 0
     assert means["counts"]["wall_s"] >= 0
 
@@ -153,7 +152,7 @@ def test_ray_executor_logs_the_same_rows_as_the_local_one(tasks_dir, tmp_path, l
 
 def test_ray_jobs_reserve_a_whole_gpu_to_train_and_a_share_to_infer():
     from eval.executors import SHARED_GPU, job_resources
-    from strategies.library import Spec
+    from strategies.registry import Spec
     ttt, icl = Spec("t", "ttt", {}), Spec("i", "icl", {})
     assert job_resources(ttt, gpus=True)["num_gpus"] == 1.0
     assert job_resources(icl, gpus=True)["num_gpus"] == job_resources(None, gpus=True)["num_gpus"] == SHARED_GPU

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from strategies.decode import GRID_CHARS, greedy, grid_token_ids
+from strategies.runtime.decode import GRID_CHARS, greedy, grid_token_ids
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

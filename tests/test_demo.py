@@ -6,7 +6,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from eval import demo
+from controller import demo
 
 ROOT = Path(__file__).parents[1]
 
@@ -27,7 +27,7 @@ def test_the_agent_is_shown_the_demonstrations_but_never_the_answers():
 
 
 def test_tiny_shrinks_the_librarys_ttt_to_two_steps_and_keeps_its_other_settings(monkeypatch):
-    import strategies.library as library
+    import strategies.registry as library
     reg = library.Registry()
     reg.add(library.Spec("ttt", "ttt", {"n_views": 3, "train": {"max_steps": 16, "lr": 1e-3}}))
     monkeypatch.setattr(library, "_DEFAULT", reg)
@@ -39,14 +39,14 @@ def test_tiny_shrinks_the_librarys_ttt_to_two_steps_and_keeps_its_other_settings
 
 def test_tiny_smoke_run_routes_answers_logs_and_writes_a_report(tmp_path):
     db, out = tmp_path / "demo.db", tmp_path / "report"
-    run = subprocess.run([sys.executable, "-m", "eval.demo", "--tiny", "--limit", "2", "--db", str(db), "--report", str(out)],
+    run = subprocess.run([sys.executable, "-m", "controller.demo", "--tiny", "--limit", "2", "--db", str(db), "--report", str(out)],
                          cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stderr[-3000:]
     text = run.stdout
     assert "route: icl" in text and "route: ttt" in text          # a text task, then a grid task
     assert "training step 2/2" in text and "answer:" in text and "cost:" in text
     assert f"report: {out / 'report.html'}" in text
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     with OutcomeLog(f"sqlite:///{db}") as log:
         rows = log.rows()
     # the two routed answers, and plain ICL on the task routed to TTT; every one scored
@@ -54,4 +54,4 @@ def test_tiny_smoke_run_routes_answers_logs_and_writes_a_report(tmp_path):
         ("flip", "icl", False), ("flip", "ttt", True), ("upper", "icl", True)]
     assert all(r["correct"] is not None and r["suite"] == "demo" for r in rows)
     md = (out / "report.md").read_text()
-    assert "python -m eval.demo --tiny --limit 2" in md and "| ttt |" in md
+    assert "python -m controller.demo --tiny --limit 2" in md and "| ttt |" in md

@@ -6,7 +6,7 @@ import random
 import pytest
 
 from eval.suites import MAX_ARC_SIDE, SUITES, TOKEN_BUDGET, load_suite, prompt_tokens
-from strategies.families import ADAPT_SEEDS, EVAL_SEED0, FAMILIES, Family, families, make_task, register, sample_tasks
+from eval.suites.families import ADAPT_SEEDS, EVAL_SEED0, FAMILIES, Family, families, make_task, register, sample_tasks
 from strategies.task import task_from_obj
 
 SEEDS = range(8)
@@ -134,13 +134,13 @@ def test_arc_suites_load_and_every_task_fits(name):
 @pytest.mark.parametrize("n, expected", [(1, "1st"), (2, "2nd"), (3, "3rd"), (4, "4th"), (11, "11th"), (12, "12th"),
                                          (13, "13th"), (21, "21st"), (22, "22nd"), (101, "101st"), (111, "111th")])
 def test_ordinal_suffix_rule(n, expected):
-    from strategies.families.strings import ordinal
+    from eval.suites.families.names_and_units import ordinal
     assert ordinal(n) == expected
 
 
 @pytest.mark.parametrize("style, expected", [("us", "$1,234.05"), ("eu", "1.234,05 EUR"), ("plain", "1234.05")])
 def test_currency_rule(style, expected):
-    from strategies.families.strings import money
+    from eval.suites.families.names_and_units import money
     assert money(123405, style) == expected
 
 
@@ -153,12 +153,12 @@ def test_every_vowel_drop_task_changes_the_word_and_keeps_some_letters():
 @pytest.mark.parametrize("word, expected", [("car", "cars"), ("city", "cities"), ("day", "days"), ("box", "boxes"),
                                             ("church", "churches"), ("bus", "buses")])
 def test_plural_rule(word, expected):
-    from strategies.families.records import plural
+    from eval.suites.families.conversions import plural
     assert plural(word) == expected
 
 
 def test_camel_rule():
-    from strategies.families.records import camel
+    from eval.suites.families.conversions import camel
     assert camel(["big", "red", "car"], False) == "bigRedCar"
     assert camel(["big", "red", "car"], True) == "BigRedCar"
 

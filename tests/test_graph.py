@@ -66,10 +66,10 @@ def test_unknown_turn_strategy_gets_a_reply(graph, tiny_rt):
 
 
 def test_features_are_those_the_router_reads_and_plain_icl_reuses_the_probe(graph, tiny_rt, monkeypatch):
-    import policies.route
-    monkeypatch.setattr(policies.route, "needed_features", lambda **kw: ["self_consistency"], raising=False)
-    monkeypatch.setattr(policies.route, "decide",
-                        lambda task, rt, features: policies.route.Decision("icl", "test router", dict(features.values)))
+    import policies.decide
+    monkeypatch.setattr(policies.decide, "needed_features", lambda **kw: ["self_consistency"], raising=False)
+    monkeypatch.setattr(policies.decide, "decide",
+                        lambda task, rt, features: policies.decide.Decision("icl", "test router", dict(features.values)))
     state, _ = turn(graph, grid_message(2), Context(runtime=tiny_rt))
     values = state["features"]["values"]
     assert "self_consistency" in values and "loo_icl_acc" not in values and "n_demos" in values
@@ -79,14 +79,14 @@ def test_features_are_those_the_router_reads_and_plain_icl_reuses_the_probe(grap
 def test_features_a_cascade_computes_while_routing_join_the_turn(graph, tiny_rt, monkeypatch):
     """A cascade's stage 1 reads cheap features; when it escalates, the model features it computes are
     logged with the turn, their cost counted, and plain ICL reuses the probe they ran."""
-    import policies.route
+    import policies.decide
     from policies.features import featurize
-    monkeypatch.setattr(policies.route, "needed_features", lambda **kw: [], raising=False)
+    monkeypatch.setattr(policies.decide, "needed_features", lambda **kw: [], raising=False)
 
     def escalating(task, rt, features):
         more = featurize(task, rt, names=["self_consistency"])
-        return policies.route.Decision("icl", "escalated", {**features.values, **more.values}, more, escalated=True)
-    monkeypatch.setattr(policies.route, "decide", escalating)
+        return policies.decide.Decision("icl", "escalated", {**features.values, **more.values}, more, escalated=True)
+    monkeypatch.setattr(policies.decide, "decide", escalating)
     state, _ = turn(graph, grid_message(2), Context(runtime=tiny_rt))
     values = state["features"]["values"]
     assert "self_consistency" in values and "n_demos" in values
@@ -114,7 +114,7 @@ def test_log_appends_one_row_per_answer_only_when_a_db_is_set(graph, tiny_rt, tm
     ctx = Context(runtime=tiny_rt, db=url)
     state, _ = turn(graph, TEXT_MESSAGE, ctx, thread="logged")
     turn(graph, "hello", ctx, thread="logged")   # a reply, not an answer: no row
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     rows = OutcomeLog(url).rows()
     assert [r["query_id"] for r in rows] == [state["query_id"]]
     assert rows[0]["thread_id"] == "logged" and rows[0]["strategy"] == "icl" and rows[0]["route_reason"]
@@ -152,7 +152,7 @@ def test_embedded_model_answers_an_icl_chat_turn(graph, real_rt):
 def test_a_strategy_the_user_named_is_logged_without_a_route_reason(graph, tiny_rt, tmp_path):
     url = f"sqlite:///{tmp_path / 'log.db'}"
     state, _ = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt, db=url), strategy="icl", thread="forced")
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     row = OutcomeLog(url).get(state["query_id"])
     assert state["forced"] and row["route_reason"] is None
 
@@ -160,14 +160,14 @@ def test_a_strategy_the_user_named_is_logged_without_a_route_reason(graph, tiny_
 def test_a_follow_up_on_the_same_demonstrations_keeps_the_threads_route(graph, tiny_rt, monkeypatch):
     """The router runs once per set of demonstrations: "now solve this input" keeps its choice (and so
     the trained adapter) without re-featurizing; an added example routes afresh; a named strategy wins."""
-    import policies.route
+    import policies.decide
     calls = []
 
     def router(task, rt, features):
         calls.append(dict(features.values))
-        return policies.route.Decision("icl-vote", "test router", dict(features.values))
-    monkeypatch.setattr(policies.route, "decide", router)
-    monkeypatch.setattr(policies.route, "needed_features", lambda **kw: ["self_consistency"], raising=False)
+        return policies.decide.Decision("icl-vote", "test router", dict(features.values))
+    monkeypatch.setattr(policies.decide, "decide", router)
+    monkeypatch.setattr(policies.decide, "needed_features", lambda **kw: ["self_consistency"], raising=False)
     ctx = Context(runtime=tiny_rt)
     first, _ = turn(graph, TEXT_MESSAGE, ctx, thread="f")
     assert first["choice"] == "icl-vote" and len(calls) == 1

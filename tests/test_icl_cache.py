@@ -3,7 +3,7 @@ import pytest
 
 from strategies.icl import ICL
 from strategies.icl_vote import ICLVote
-from strategies.prefix_cache import PrefixCache
+from strategies.runtime.prompt_cache import PrefixCache
 from strategies.serialize import fixed_chars, render
 from strategies.task import task_from_obj
 from strategies.ttt.adapters import LoraSettings, attached, weights_modified

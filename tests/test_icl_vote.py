@@ -2,7 +2,7 @@
 import pytest
 from pydantic import ValidationError
 
-from strategies.caps import MAX_CAP, MIN_CAP, answer_cap
+from strategies.runtime.caps import MAX_CAP, MIN_CAP, answer_cap
 from strategies.icl_vote import ICLVote, ICLVoteConfig
 from strategies.serialize import render_answer
 from strategies.task import task_from_obj

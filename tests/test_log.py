@@ -14,7 +14,8 @@ from pathlib import Path
 import pytest
 from pydantic import ValidationError
 
-from controller.log import DEFAULT_URL, OutcomeLog, OutcomeRow, UnknownQuery
+from policies.outcomes import OutcomeLog, OutcomeRow, UnknownQuery
+from strategies.settings import DEFAULT_DB as DEFAULT_URL
 from strategies.base import Result
 from strategies.cost import Cost
 from strategies.task import task_from_obj
@@ -113,7 +114,7 @@ WRITER = textwrap.dedent("""
     import os, sys
     from sqlalchemy import event
     from sqlalchemy.orm import Session
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     log = OutcomeLog(sys.argv[1])
     die_at = int(sys.argv[2])
     written = 0
@@ -170,7 +171,7 @@ def test_a_process_killed_at_a_random_moment_leaves_whole_rows(tmp_path):
 
 
 def test_outcomes_round_trip_through_jsonl_and_a_second_import_adds_nothing(tmp_path):
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     src = OutcomeLog(f"sqlite:///{tmp_path / 'a.db'}")
     src.append({"task_hash": "h1", "strategy": "icl", "model_id": "m", "correct": True, "features": {"x": 1.0},
                 "cost": {"wall_s": 1.5, "tokens_trained": 0}})
@@ -186,7 +187,7 @@ def test_outcomes_round_trip_through_jsonl_and_a_second_import_adds_nothing(tmp_
 
 def test_a_bad_jsonl_line_names_the_file_and_line_and_imports_nothing(tmp_path):
     import pytest
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     path = tmp_path / "bad.jsonl"
     path.write_text('{"task_hash": "h", "strategy": "icl", "model_id": "m"}\n{"nonsense": 1}\n')
     log = OutcomeLog(f"sqlite:///{tmp_path / 'c.db'}")
@@ -197,12 +198,11 @@ def test_a_bad_jsonl_line_names_the_file_and_line_and_imports_nothing(tmp_path):
 
 def test_export_and_import_outcomes_commands_carry_the_feature_costs(tmp_path, capsys):
     from controller.cli import main
-    from controller.log import OutcomeLog
-    from eval.feature_costs import FeatureCosts
+    from policies.outcomes import OutcomeLog
     src_url, dst_url = f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
     with OutcomeLog(src_url) as src:
         src.append({"task_hash": "h1", "strategy": "icl", "model_id": "m", "correct": True, "features": {"x": 1.0}})
-        FeatureCosts(src.engine).record("h1", "m", {"demo_ppl": {"wall_s": 0.25, "tokens_in": 40, "flops": 1e9}})
+        src.feature_costs.record("h1", "m", {"demo_ppl": {"wall_s": 0.25, "tokens_in": 40, "flops": 1e9}})
     out = tmp_path / "data" / "o.jsonl"
     out.parent.mkdir()
     assert main(["export-outcomes", "--db", src_url, str(out)]) == 0
@@ -211,7 +211,7 @@ def test_export_and_import_outcomes_commands_carry_the_feature_costs(tmp_path, c
     assert "1 rows added" in capsys.readouterr().out   # the feature-cost file named by the glob is not read as rows
     with OutcomeLog(dst_url) as dst:
         assert [r["task_hash"] for r in dst.rows()] == ["h1"]
-        means = FeatureCosts(dst.engine).means("m")
+        means = dst.feature_costs.means("m")
     assert means["demo_ppl"]["wall_s"] == 0.25 and means["demo_ppl"]["tokens_in"] == 40
 
 
@@ -221,17 +221,16 @@ def test_export_can_leave_out_the_tasks_of_an_earlier_export(tmp_path, capsys):
     import json
 
     from controller.cli import main
-    from controller.log import OutcomeLog
-    from eval.feature_costs import FeatureCosts
+    from policies.outcomes import OutcomeLog
     url = f"sqlite:///{tmp_path / 'a.db'}"
     with OutcomeLog(url) as log:
         log.append({"task_hash": "old", "strategy": "icl", "model_id": "m", "correct": True, "features": {}})
-        FeatureCosts(log.engine).record("old", "m", {"demo_ppl": {"wall_s": 1.0}})
+        log.feature_costs.record("old", "m", {"demo_ppl": {"wall_s": 1.0}})
     first = tmp_path / "first.jsonl"
     assert main(["export-outcomes", "--db", url, str(first)]) == 0
     with OutcomeLog(url) as log:
         log.append({"task_hash": "new", "strategy": "icl", "model_id": "m", "correct": False, "features": {}})
-        FeatureCosts(log.engine).record("new", "m", {"demo_ppl": {"wall_s": 2.0}})
+        log.feature_costs.record("new", "m", {"demo_ppl": {"wall_s": 2.0}})
     second = tmp_path / "second.jsonl"
     assert main(["export-outcomes", "--db", url, str(second), "--skip-tasks-in", str(first)]) == 0
     assert "1 earlier tasks left out" in capsys.readouterr().out
@@ -255,13 +254,12 @@ def test_export_of_a_missing_log_is_an_error_and_creates_nothing(tmp_path, capsy
 
 def test_a_bad_feature_cost_line_names_the_file_and_line_and_imports_nothing(tmp_path):
     import pytest
-    from controller.log import OutcomeLog
-    from eval.feature_costs import FeatureCosts
+    from policies.outcomes import OutcomeLog
     path = tmp_path / "c.feature-costs.jsonl"
     path.write_text('{"task_hash": "h", "model_id": "m", "feature": "f", "wall_s": 1, "tokens_in": 1, '
                     '"tokens_out": 0, "flops": 1}\n{"task_hash": "h"}\n')
     with OutcomeLog(f"sqlite:///{tmp_path / 'c.db'}") as log:
-        fc = FeatureCosts(log.engine)
+        fc = log.feature_costs
         with pytest.raises(ValueError, match=r"c.feature-costs.jsonl:2: not a feature-cost record"):
             fc.import_jsonl(path)
         assert fc.means() == {}
@@ -269,8 +267,38 @@ def test_a_bad_feature_cost_line_names_the_file_and_line_and_imports_nothing(tmp
 
 def test_a_jsonl_line_that_is_not_an_object_is_a_located_error(tmp_path):
     import pytest
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     path = tmp_path / "list.jsonl"
     path.write_text("[1, 2]\n")
     with pytest.raises(ValueError, match=r"list.jsonl:1: not an outcome row: a JSON list, not an object"):
         OutcomeLog(f"sqlite:///{tmp_path / 'd.db'}").import_jsonl(path)
+
+
+def test_a_log_written_before_the_schema_was_one_opens_migrated(tmp_path):
+    """An older database: `outcomes` without the thread and route columns, and `feature_costs` made apart
+    (it had its own schema). Opening it adds the columns; old rows read None there, and both tables serve."""
+    import sqlite3
+
+    from policies.outcomes import OutcomeLog
+    path = tmp_path / "old.db"
+    con = sqlite3.connect(path)
+    con.executescript("""
+        CREATE TABLE outcomes (query_id VARCHAR(32) PRIMARY KEY, task_hash VARCHAR(64), task_name VARCHAR(256),
+            suite VARCHAR(128), family VARCHAR(128), features JSON, strategy VARCHAR(128), attempts JSON,
+            correct BOOLEAN, cost JSON, wall_s FLOAT, tokens_trained INTEGER, model_id VARCHAR(256),
+            created_at DATETIME);
+        CREATE TABLE feature_costs (task_hash VARCHAR(64), model_id VARCHAR(256), feature VARCHAR(128),
+            wall_s FLOAT, tokens_in INTEGER, tokens_out INTEGER, flops FLOAT,
+            PRIMARY KEY (task_hash, model_id, feature));
+        INSERT INTO outcomes VALUES ('q1', 'h1', 't', NULL, NULL, '{"x": 1.0}', 'icl', '[["a"]]', 1,
+            '{"wall_s": 2.0}', 2.0, 0, 'm', '2025-01-01 00:00:00');
+        INSERT INTO feature_costs VALUES ('h1', 'm', 'demo_ppl', 0.5, 10, 0, 1e6);
+    """)
+    con.commit()
+    con.close()
+    with OutcomeLog(f"sqlite:///{path}") as log:
+        old = log.get("q1")
+        assert old["route_reason"] is None and old["thread_id"] is None and old["features"] == {"x": 1.0}
+        log.append({"task_hash": "h2", "strategy": "ttt", "model_id": "m", "route_reason": "why", "thread_id": "t1"})
+        assert [r["route_reason"] for r in log.rows()] == [None, "why"]
+        assert log.feature_costs.means("m")["demo_ppl"]["wall_s"] == 0.5

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
-from strategies.prefix_cache import PrefixCache
-from strategies.precision import infer_dtype_from_env, inference_precision
+from strategies.runtime.prompt_cache import PrefixCache
+from strategies.runtime.precision import infer_dtype_from_env, inference_precision
 from strategies.serialize import render
 from strategies.ttt.adapters import param_fingerprint
 
@@ -73,7 +73,7 @@ def test_bf16_generation_runs_restores_the_weights_and_keeps_its_own_prefix_cach
 
 
 def test_last_position_logits_through_the_2d_output_layer_are_the_models_own(tiny_rt):
-    from strategies.decode import decoder_and_head
+    from strategies.runtime.decode import decoder_and_head
     rt = tiny_rt
     ids, mask = rt._batch([rt.encode("in: a b c\nout:"), rt.encode("in: x\nout:")], left=True)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -85,7 +85,7 @@ def test_last_position_logits_through_the_2d_output_layer_are_the_models_own(tin
 
 
 def test_a_model_with_soft_capped_logits_keeps_the_models_own_path(tiny_rt):
-    from strategies.decode import decoder_and_head
+    from strategies.runtime.decode import decoder_and_head
     rt = tiny_rt
     rt.model.config.final_logit_softcapping = 30.0
     try:
@@ -118,7 +118,7 @@ def test_answer_logprobs_from_the_answer_positions_only_match_the_full_logits(ti
 
 
 def test_bf16_copies_are_reused_while_a_weight_is_unchanged_and_made_again_when_it_changes(tiny_rt):
-    from strategies.precision import Bf16Copies
+    from strategies.runtime.precision import Bf16Copies
     copies = Bf16Copies()
     w = next(tiny_rt.model.parameters())
     first = copies.get(w)

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from controller.log import OutcomeLog, OutcomeRow
+from policies.outcomes import OutcomeLog, OutcomeRow
 from strategies.cost import Cost
 
 T0 = datetime(2026, 1, 1, tzinfo=timezone.utc)
@@ -46,7 +46,7 @@ def make_db(path: Path, rows) -> str:
 
 
 def report(db: str, out: Path, *extra: str) -> int:
-    from controller.commands import report as command
+    from controller.cli import report as command
     p = argparse.ArgumentParser()
     command.add_arguments(p)
     return command.run(p.parse_args(["--db", db, "--out", str(out), *extra]))
@@ -185,7 +185,7 @@ def test_a_users_own_choice_is_not_a_routing_decision():
 
 
 def test_the_cli_parser_loads_neither_torch_nor_matplotlib():
-    code = ("import sys, controller.cli; controller.cli.build_parser(); "
+    code = ("import sys, controller.cli.dispatch; controller.cli.dispatch.build_parser(); "
             "assert not {'torch', 'matplotlib'} & set(sys.modules), 'heavy import'")
     subprocess.run([sys.executable, "-c", code], check=True, cwd=Path(__file__).parents[1])
 

@@ -349,7 +349,7 @@ def test_fit_returns_self_and_learns_only_underscored_attributes():
 
 
 def test_a_router_trains_on_the_outcome_log_end_to_end(tmp_path):
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     from policies.baselines import Learned
     from policies.metrics import summary
     from policies.table import pivot

@@ -58,7 +58,7 @@ def test_a_local_hugging_face_folder_loads_by_path(tiny_rt, tmp_path):
 
 
 def test_a_folder_that_is_not_a_model_is_a_clear_error(tmp_path):
-    from strategies.models import ModelNotFound
+    from strategies.runtime.models import ModelNotFound
     from strategies.runtime import Runtime
     with pytest.raises(ModelNotFound, match="not an embedded model .* and not a folder with a Hugging Face config.json"):
         Runtime.load(str(tmp_path))
@@ -71,3 +71,9 @@ def test_the_embedded_model_stops_at_the_end_of_the_answer(real_rt):
     g = real_rt.generate([prompt], "text", 40)
     assert g.cost.tokens_out < 40   # stopped by the end-of-answer marker, not by the cap
     assert parse_answer(g.texts[0], "text") is not None
+
+
+def test_the_runtime_satisfies_the_protocol_strategies_are_typed_with(tiny_rt):
+    from strategies.runtime.protocol import ModelRuntime
+    assert isinstance(tiny_rt, ModelRuntime)
+    assert not isinstance(object(), ModelRuntime)

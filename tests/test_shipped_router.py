@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from policies.bundle import BY_MODEL, SHIPPED, load_bundle, model_dir_name
-from policies.route import route
-from strategies.models import DEFAULT_MODEL
+from policies.decide import route
+from strategies.runtime.models import DEFAULT_MODEL
 
 DEFAULT_ID = f"{DEFAULT_MODEL}+{DEFAULT_MODEL}-adapt"   # the embedded default with its adapter merged
 SMOLLM2_ID = "smollm2+smollm2-adapt"
@@ -22,7 +22,7 @@ def bundle():
 
 def _fits_the_package(b):
     from policies.features import FEATURES
-    from strategies.library import registry
+    from strategies.registry import registry
     assert set(b.strategies) <= set(registry().names())
     assert b.cheap in b.strategies
     assert set(b.feature_names) <= {k for spec in FEATURES.values() for k in spec.keys}

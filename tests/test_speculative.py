@@ -4,9 +4,9 @@ from __future__ import annotations
 import pytest
 import torch
 
-from strategies import speculative
-from strategies.decode import greedy
-from strategies.lookup import NgramIndex
+from strategies.runtime import speculative
+from strategies.runtime.decode import greedy
+from strategies.runtime.lookup import NgramIndex
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

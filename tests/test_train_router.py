@@ -9,7 +9,7 @@ from routelog import STRATEGIES, as_logged, fill_log, synthetic_rows
 
 from controller.cli import main
 from policies.budget import Budget
-from policies.route import route
+from policies.decide import route
 from policies.train import parse_budget
 
 
@@ -48,7 +48,7 @@ def test_holdout_families_stay_out_of_training_and_are_reported(db, tmp_path, ca
 
 def test_grouped_cv_never_trains_on_the_family_it_scores(db, monkeypatch):
     import policies.crossval as cv
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     from policies.train import train_router
     seen = []
     real = cv.fit_router
@@ -64,7 +64,7 @@ def test_grouped_cv_never_trains_on_the_family_it_scores(db, monkeypatch):
 
 
 def test_a_log_of_several_models_needs_model_id(tmp_path):
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     from policies.train import train_router
     url = f"sqlite:///{tmp_path / 'two.db'}"
     fill_log(url, synthetic_rows(2, 3, model_id="a") + synthetic_rows(2, 3, model_id="b"))
@@ -75,7 +75,7 @@ def test_a_log_of_several_models_needs_model_id(tmp_path):
 
 
 def test_an_empty_log_is_a_one_line_error(tmp_path, capsys):
-    from controller.log import OutcomeLog
+    from policies.outcomes import OutcomeLog
     OutcomeLog(f"sqlite:///{tmp_path / 'empty.db'}").close()
     assert main(["train-router", "--db", f"sqlite:///{tmp_path / 'empty.db'}", "--out", str(tmp_path / "r")]) == 1
     assert "run `tttc collect` first" in capsys.readouterr().err
@@ -103,19 +103,34 @@ def test_rows_of_a_reporting_only_suite_never_train_the_router():
     assert trained.report["tasks"] == train_router(rows, Budget(share=0.3)).report["tasks"]
 
 
-def test_without_out_a_router_for_another_model_ships_beside_the_default_one(db, tmp_path, monkeypatch):
+def test_without_out_or_ship_the_package_is_left_alone(db, tmp_path, monkeypatch):
+    import policies.bundle as bundle_module
+    from policies.bundle import MANIFEST_FILE
+    monkeypatch.delenv("TTTC_ROUTER_DIR", raising=False)
+    monkeypatch.setattr(bundle_module, "SHIPPED", tmp_path / "shipped")
+    monkeypatch.chdir(tmp_path)
+    add_tiny_ttt()
+    assert main(["train-router", "--db", db, "--budget", "seconds=30"]) == 0
+    assert (tmp_path / "runs" / "router" / MANIFEST_FILE).exists()
+    assert not (tmp_path / "shipped").exists()
+    monkeypatch.setenv("TTTC_ROUTER_DIR", str(tmp_path / "mine"))
+    assert main(["train-router", "--db", db, "--budget", "seconds=30"]) == 0
+    assert (tmp_path / "mine" / MANIFEST_FILE).exists() and not (tmp_path / "shipped").exists()
+
+
+def test_with_ship_a_router_for_another_model_ships_beside_the_default_one(db, tmp_path, monkeypatch):
     import policies.bundle as bundle_module
     from policies.bundle import BY_MODEL, MANIFEST_FILE, bundle_dir
     monkeypatch.delenv("TTTC_ROUTER_DIR", raising=False)
     shipped = tmp_path / "shipped"
     monkeypatch.setattr(bundle_module, "SHIPPED", shipped)
     add_tiny_ttt()
-    assert main(["train-router", "--db", db, "--budget", "seconds=30"]) == 0      # nothing shipped yet: here
+    assert main(["train-router", "--db", db, "--budget", "seconds=30", "--ship"]) == 0   # nothing shipped yet: here
     model_id = json.loads((shipped / MANIFEST_FILE).read_text())["model_id"]
     before = (shipped / MANIFEST_FILE).read_text()
     (shipped / MANIFEST_FILE).write_text(before.replace(f'"{model_id}"', '"the-default-model"'))
     kept = (shipped / MANIFEST_FILE).read_text()
-    assert main(["train-router", "--db", db, "--budget", "seconds=30"]) == 0      # another model's: beside it
+    assert main(["train-router", "--db", db, "--budget", "seconds=30", "--ship"]) == 0   # another model's: beside it
     assert (shipped / MANIFEST_FILE).read_text() == kept
     own = shipped / BY_MODEL / model_id
     assert json.loads((own / MANIFEST_FILE).read_text())["model_id"] == model_id

@@ -19,7 +19,7 @@ class ReportError(ValueError):
 
 def load_rows(url: str, suite: str | None = None, model_id: str | None = None) -> list[dict[str, Any]]:
     """The log's rows for one model (and suite); a missing or empty database is a ReportError."""
-    from controller.log import OutcomeLog, check_exists
+    from policies.outcomes import OutcomeLog, check_exists
     try:
         check_exists(url)
     except ValueError as e:
@@ -52,7 +52,7 @@ def is_routed(row: Mapping[str, Any]) -> bool:
 
 def is_training(strategy: str) -> bool:
     """A strategy that trains an adapter (ttt, tlm); names the library does not know are judged by name."""
-    from strategies.library import registry
+    from strategies.registry import registry
     reg = registry()
     if strategy in reg.names():
         return reg.get(strategy).kind in TRAINING_KINDS

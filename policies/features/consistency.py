@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from strategies.cost import Cost
+from strategies.runtime.protocol import ModelRuntime
 from strategies.serialize import parse_answer, render
 from strategies.task import Task, Value
 
@@ -31,17 +32,17 @@ def _invert(view: Any, value: Value | None) -> Value | None:
         return None
 
 
-def icl_probe(task: Task, runtime: Any) -> Probe:
+def icl_probe(task: Task, runtime: ModelRuntime) -> Probe:
     """One batched greedy generation over (view, test input); memoised on a featurize call's runtime.
 
-    The identity view's prompts and answer caps are the ICL strategy's (all demos, strategies.caps),
+    The identity view's prompts and answer caps are the ICL strategy's (all demos, strategies.runtime.caps),
     so the ICL node can reuse `Probe.answers` whenever its own prompts come out the same.
     """
     memo = getattr(runtime, "memo", None)
     if memo is not None and "icl_probe" in memo:
         return memo["icl_probe"]
     from strategies.augment import views
-    from strategies.caps import answer_cap
+    from strategies.runtime.caps import answer_cap
     from strategies.voting import vote
 
     vs = views(task, N_VIEWS, SEED)   # the identity view comes first
@@ -70,13 +71,13 @@ def icl_probe(task: Task, runtime: Any) -> Probe:
 
 @register("self_consistency", needs="model",
           help="vote share of the top greedy ICL answer across augmented views, mean over test inputs")
-def self_consistency(task: Task, runtime: Any) -> dict[str, float]:
+def self_consistency(task: Task, runtime: ModelRuntime) -> dict[str, float]:
     p = icl_probe(task, runtime)
     return {"self_consistency": sum(p.shares) / len(p.shares)}
 
 
 @register("first_token_entropy", needs="model",
           help="entropy (nats) of the first answer token under plain ICL, mean over test inputs")
-def first_token_entropy(task: Task, runtime: Any) -> dict[str, float]:
+def first_token_entropy(task: Task, runtime: ModelRuntime) -> dict[str, float]:
     p = icl_probe(task, runtime)
     return {"first_token_entropy": sum(p.entropy) / len(p.entropy)}

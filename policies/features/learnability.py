@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
 
 from strategies.cost import Cost
+from strategies.runtime.protocol import ModelRuntime
 from strategies.task import Task
 
 from .registry import register
@@ -48,7 +48,7 @@ def drop(before: float, after: float) -> float:
 @register("ttt_probe", keys=KEYS, needs="train",
           help=f"held-out demo output loss (nats/token) before and after {PROBE.steps} rank-{PROBE.rank} LoRA "
                f"steps on the other demos, and the log ratio of the two (each floored at 0.05); NaN with fewer than 3 demos (none to hold out)")
-def ttt_probe(task: Task, runtime: Any, settings: ProbeSettings = PROBE) -> dict[str, float]:
+def ttt_probe(task: Task, runtime: ModelRuntime, settings: ProbeSettings = PROBE) -> dict[str, float]:
     from strategies.ttt.adapters import LoraSettings, attached, seeded
     from strategies.ttt.data import DataConfig, ttt_sequences
     from strategies.ttt.train import TrainConfig, eval_loss, train

@@ -1,8 +1,9 @@
 """Likelihood features: how surprising the demo outputs and the test input are to the model in context."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
+from strategies.runtime.protocol import ModelRuntime
 from strategies.serialize import render, render_value
 from strategies.task import Kind, Task, Value
 
@@ -29,7 +30,7 @@ def _mean_nll(logprob_lists: list[list[float]]) -> float:
 @register("demo_ppl", needs="model",
           help="mean token NLL (nats) of each demo output i>=1 given demos 0..i-1 as context "
                "(a one-demo task scores its output with no context)")
-def demo_ppl(task: Task, runtime: Any) -> dict[str, float]:
+def demo_ppl(task: Task, runtime: ModelRuntime) -> dict[str, float]:
     demos = [(ex.input, ex.output) for ex in task.train]
     held = range(1, len(demos)) if len(demos) > 1 else range(1)
     items = [render(demos[:i], demos[i][0], task.kind, answer=demos[i][1]) for i in held]
@@ -39,7 +40,7 @@ def demo_ppl(task: Task, runtime: Any) -> dict[str, float]:
 
 @register("test_input_ppl", needs="model",
           help="mean token NLL (nats) of each rendered test input given all demos, averaged over test inputs")
-def test_input_ppl(task: Task, runtime: Any) -> dict[str, float]:
+def test_input_ppl(task: Task, runtime: ModelRuntime) -> dict[str, float]:
     demos = [(ex.input, ex.output) for ex in task.train]
     pairs = [query_split(demos, ex.input, task.kind) for ex in task.test]
     lps, _ = runtime.token_logprobs([c for c, _ in pairs], [q for _, q in pairs])

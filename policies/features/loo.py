@@ -1,8 +1,7 @@
 """Leave-one-out ICL accuracy: can the model, in context, predict each demo from the others?"""
 from __future__ import annotations
 
-from typing import Any
-
+from strategies.runtime.protocol import ModelRuntime
 from strategies.serialize import parse_answer, render
 from strategies.task import Task
 
@@ -12,8 +11,8 @@ from .registry import register
 @register("loo_icl_acc", needs="model",
           help="share of demos whose output greedy ICL on the other demos reproduces exactly "
                "(one batched generate; a one-demo task predicts with no context)")
-def loo_icl_acc(task: Task, runtime: Any) -> dict[str, float]:
-    from strategies.caps import answer_cap
+def loo_icl_acc(task: Task, runtime: ModelRuntime) -> dict[str, float]:
+    from strategies.runtime.caps import answer_cap
     prompts, caps = [], []
     for i, held in enumerate(task.train):
         rest = task.train[:i] + task.train[i + 1:]

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Literal, Sequence
 
 from strategies.cost import Cost
+from strategies.runtime.protocol import ModelRuntime
 from strategies.task import Task, Value
 
 # A feature reads the task (never its name) and, when it needs one, the model runtime.
@@ -58,7 +59,7 @@ class Metered:
     """The runtime as a feature sees it: sums the cost of every model call, and holds a memo that
     features share within one `featurize` call (so two features can read one generation)."""
 
-    def __init__(self, runtime: Any, memo: dict[str, Any] | None = None):
+    def __init__(self, runtime: ModelRuntime, memo: dict[str, Any] | None = None):
         self.runtime = runtime
         self.memo = {} if memo is None else memo
         self.spent = Cost()
@@ -116,7 +117,7 @@ def _select(names: Sequence[str] | None, need_model: bool) -> list[FeatureSpec]:
     return [FEATURES[n] for n in dict.fromkeys(names)]
 
 
-def featurize(task: Task, runtime: Any = None, names: Sequence[str] | None = None) -> Features:
+def featurize(task: Task, runtime: ModelRuntime | None = None, names: Sequence[str] | None = None) -> Features:
     """Run the named features (default: every feature the given runtime allows; without a runtime,
     only those that need no model) and meter each one's wall time and tokens."""
     specs = _select(names, need_model=runtime is not None)

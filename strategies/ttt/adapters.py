@@ -13,6 +13,7 @@ from typing import Any, Iterator
 
 import torch
 from pydantic import BaseModel, ConfigDict, Field
+from ..runtime.protocol import ModelRuntime
 
 ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]  # Llama/Gemma names
 META_FILE = "ttt_meta.json"
@@ -53,7 +54,7 @@ def param_fingerprint(model: torch.nn.Module) -> str:
 
 
 @contextmanager
-def weights_modified(runtime: Any) -> Iterator[None]:
+def weights_modified(runtime: ModelRuntime) -> Iterator[None]:
     """Tell the runtime that while inside, its model does not answer with its own weights (an adapter is
     attached or folded in), so that nothing is cached under its base weights' name (`Runtime.base_tag`)."""
     mark = getattr(runtime, "weights_modified", None)
@@ -65,7 +66,7 @@ def weights_modified(runtime: Any) -> Iterator[None]:
 
 
 @contextmanager
-def attached(runtime: Any, name: str, lora: LoraSettings) -> Iterator[Any]:
+def attached(runtime: ModelRuntime, name: str, lora: LoraSettings) -> Iterator[Any]:
     """Attach a fresh LoRA adapter `name` to `runtime.model` and yield the peft model.
 
     While inside, `runtime.model` is the peft model, so `runtime.generate` and `runtime.score` use the

@@ -4,13 +4,14 @@ from __future__ import annotations
 import random
 import zlib
 from itertools import combinations
-from typing import Any, Literal, Sequence
+from typing import Literal, Sequence
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..task import Example, Task
 from .encode import encode_item
 from .train import TrainSeq
+from ..runtime.protocol import ModelRuntime
 
 
 class DataConfig(BaseModel):
@@ -38,7 +39,7 @@ def _sub_task(task: Task, context: Sequence[int], query: int) -> Task:
                                 test=(task.train[query],), name=f"{task.name}:q{query}")
 
 
-def _expand(task: Task, runtime: Any, items: list[tuple[tuple[int, ...], int]], cfg: DataConfig,
+def _expand(task: Task, runtime: ModelRuntime, items: list[tuple[tuple[int, ...], int]], cfg: DataConfig,
             no_loss: set[int]) -> list[tuple[bool, TrainSeq]]:
     """Every item under up to `n_augment` views: (is identity view, sequence)."""
     from ..augment import views
@@ -59,7 +60,7 @@ def _expand(task: Task, runtime: Any, items: list[tuple[tuple[int, ...], int]], 
     return out
 
 
-def ttt_sequences(task: Task, runtime: Any, cfg: DataConfig | None = None) -> tuple[list[TrainSeq], list[TrainSeq]]:
+def ttt_sequences(task: Task, runtime: ModelRuntime, cfg: DataConfig | None = None) -> tuple[list[TrainSeq], list[TrainSeq]]:
     """Training and validation sequences from the task's demonstrations alone (test outputs are never used).
 
     Leave-one-out: with K demos, K items (K-1 demos as context, the held-out one as query); every item

@@ -1,14 +1,15 @@
 """Turn (demos, query, answer) into one training sequence whose loss mask covers exactly the answer tokens."""
 from __future__ import annotations
 
-from typing import Any, Sequence
+from typing import Sequence
 
 from ..serialize import render, render_answer
 from ..task import Kind, Value
 from .train import TrainSeq
+from ..runtime.protocol import ModelRuntime
 
 
-def encode_item(runtime: Any, demos: Sequence[tuple[Value, Value]], query: Value, answer: Value, kind: Kind,
+def encode_item(runtime: ModelRuntime, demos: Sequence[tuple[Value, Value]], query: Value, answer: Value, kind: Kind,
                 demo_loss: Sequence[bool] | None = None, weight: float = 1.0) -> TrainSeq:
     """The prompt (demos + query) and the query's answer; loss on the answer and on the outputs of the
     demos flagged in `demo_loss` (default: demos 2..K, marc's demo loss; all False: the query only).

@@ -13,7 +13,7 @@ from typing import Iterator
 
 import torch
 
-from ..precision import causal_lm, linears_in_bf16
+from ..runtime.precision import causal_lm, linears_in_bf16
 
 
 @contextmanager
@@ -21,7 +21,7 @@ def frozen_in_bf16(model: torch.nn.Module, enabled: bool = True) -> Iterator[tor
     """Swap every frozen fp32 nn.Linear weight for a bf16 copy while inside; yield the output layer's
     weight in bf16 (for the loss's logits) or None when the output layer is trained or not a plain Linear.
 
-    A weight tied to the input embedding is not swapped (strategies/precision.py); the output layer then
+    A weight tied to the input embedding is not swapped (strategies/runtime/precision.py); the output layer then
     gets a separate bf16 copy instead."""
     if not enabled:
         yield None

@@ -15,6 +15,7 @@ from .adapters import (LoraSettings, attached, cache_key, demos_hash, folded, me
                        weights_modified)
 from .data import DataConfig
 from .train import TrainConfig
+from ..runtime.protocol import ModelRuntime
 
 ADAPTER_NAME = "ttt"
 
@@ -64,7 +65,7 @@ class TTT:
         self.config = config or TTTConfig()
         self.name = name
 
-    def run(self, task: Task, runtime: Any, progress: Progress = no_progress,
+    def run(self, task: Task, runtime: ModelRuntime, progress: Progress = no_progress,
             should_stop: Callable[[], bool] | None = None) -> Result:
         from .data import ttt_sequences
         from .train import train
@@ -137,7 +138,7 @@ def _label(view: Any, kind: str) -> str:
     return "identity" if view.is_identity else view.name
 
 
-def answer_with_views(task: Task, runtime: Any, cfg: TTTConfig, progress: Progress = no_progress,
+def answer_with_views(task: Task, runtime: ModelRuntime, cfg: TTTConfig, progress: Progress = no_progress,
                       weights_tag: str | None = None) -> tuple[list[list[Value]], list[list[float]], Cost, dict[str, Any]]:
     """Greedy answers for every test input under `cfg.n_views` views in one batched generate call,
     mapped back, voted on (and optionally re-ranked by augmentation scoring).
@@ -149,7 +150,7 @@ def answer_with_views(task: Task, runtime: Any, cfg: TTTConfig, progress: Progre
     Returns attempts (best first, at most 2 per test input), their vote shares, the cost, and info.
     """
     from ..augment import views
-    from ..caps import answer_cap
+    from ..runtime.caps import answer_cap
     from ..serialize import fixed_chars, parse_answer, render
     from ..voting import augmentation_score, vote
 

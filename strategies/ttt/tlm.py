@@ -14,6 +14,7 @@ from ..icl import ICLConfig
 from ..task import Task
 from .adapters import LoraSettings, attached, merged, seeded
 from .train import TrainConfig, TrainSeq
+from ..runtime.protocol import ModelRuntime
 
 ADAPTER_NAME = "tlm"
 
@@ -79,7 +80,7 @@ class TLM:
         self.config = config or TLMConfig()
         self.name = name
 
-    def run(self, task: Task, runtime: Any, progress: Progress = no_progress,
+    def run(self, task: Task, runtime: ModelRuntime, progress: Progress = no_progress,
             should_stop: Callable[[], bool] | None = None, unlabeled: Sequence[Task] = ()) -> Result:
         from ..icl import ICL
         from .train import train

@@ -11,7 +11,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..base import Progress, no_progress
-from ..precision import causal_lm
+from ..runtime.precision import causal_lm
 from .lowp import frozen_in_bf16
 
 

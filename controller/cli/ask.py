@@ -1,0 +1,66 @@
+"""`tttc ask PATH...`: answer task files; one JSON line per task with --json."""
+from __future__ import annotations
+
+import json
+import sys
+
+
+def add_arguments(p) -> None:
+    p.add_argument("paths", nargs="+", metavar="PATH", help="task JSON files or folders of them")
+    p.add_argument("--strategy", default="icl", help="a strategy name (see `tttc strategies`) or 'auto' for the router")
+    p.add_argument("--model", default=None, help="embedded model name (smollm2, gemma3-270m), a local HF model folder, "
+                                                 "or 'tiny' (random test model: plumbing only)")
+    p.add_argument("--strategies-file", default=None, help="YAML/JSON file of extra strategies")
+    p.add_argument("--json", action="store_true", help="one JSON object per task on stdout")
+    p.add_argument("--db", default=None, help="log outcomes to this SQLAlchemy URL (or set TTTC_DB)")
+
+
+def run(args) -> int:
+    from strategies.registry import registry
+    from strategies.task import TaskError, load_task, score, task_paths
+
+    reg = registry()
+    if args.strategies_file:
+        reg.load_file(args.strategies_file)
+    if args.strategy != "auto":
+        reg.get(args.strategy)  # fail before loading the model
+    failed = 0
+    tasks = []
+    for path in task_paths(args.paths):
+        try:
+            tasks.append(load_task(path))
+        except TaskError as e:
+            print(f"tttc ask: {e}", file=sys.stderr)
+            failed += 1
+    if not tasks:
+        return 1
+    from controller.context import Context
+    from controller.graph import graph
+    from controller.threads import run_turn
+    from strategies.base import Result
+
+    context = Context(model=args.model, db=args.db)   # no --db: $TTTC_DB, and no log when neither is set
+    for task in tasks:
+        # the task goes to the graph as data: the same path, features and log row as chat and /v1/solve
+        state = run_turn(graph, None, None, context, strategy=args.strategy,
+                         task_input={**task.to_json(), "name": task.name})
+        if not state.get("result"):
+            raise RuntimeError(f"{task.name}: no answer: {state.get('reply', '')[:200]}")
+        result = Result.model_validate(state["result"])
+        reason = "" if state.get("forced") else state.get("reason", "")
+        correct = score(task, result.prediction())
+        row = {"task": task.name, "strategy": result.strategy, "attempts": result.attempts,
+               "correct": correct, "cost": result.cost.model_dump(exclude={"steps"}),
+               "confidence": round(result.confidence, 4)}
+        if reason:
+            row["route"] = reason
+        if state.get("query_id"):
+            row["query_id"] = state["query_id"]
+        if args.json:
+            print(json.dumps(row), flush=True)
+        else:
+            mark = {True: "correct", False: "wrong", None: "unscored"}[correct]
+            c = result.cost
+            print(f"{task.name}: {result.strategy} -> {mark}  ({c.wall_s:.1f}s, {c.tokens_trained} tokens trained)"
+                  + (f"  [{reason}]" if reason else ""), flush=True)
+    return 1 if failed else 0

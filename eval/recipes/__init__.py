@@ -1,0 +1,1 @@
+"""Offline jobs whose outputs ship: the adaptation adapter (adapt.py)."""
