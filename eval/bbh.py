@@ -57,53 +57,53 @@ def split_result(task: Task, result: Result) -> list[tuple[Task, Result]]:
             for i in range(n)]
 
 
-def done_strategies(task: Task, log: Any, model_id: str) -> set[str]:
-    """Strategies whose rows for every query of `task` are in the log already."""
-    done = log.done_keys(model_id)
-    hashes = [query_task(task, i).content_hash() for i in range(len(task.test))]
-    strategies = {s for _, s, _ in done}
-    return {s for s in strategies if all((h, s, model_id) in done for h in hashes)}
+def missing_queries(task: Task, strategy: str, done: set[tuple[str, str, str]], model_id: str) -> Task | None:
+    """`task` cut to the queries whose row for `strategy` is not in the log yet (None when none is
+    missing), so that a resumed or widened run (more --queries, same seed) adds only new rows."""
+    keep = tuple(ex for i, ex in enumerate(task.test)
+                 if (query_task(task, i).content_hash(), strategy, model_id) not in done)
+    return task.model_copy(update={"test": keep}) if keep else None
 
 
-def task_features(task: Task, runtime: Any, log: Any, model_id: str) -> dict[str, float]:
-    """Every registered feature of the task (its first query standing for the rest), computed once: a
-    resumed run reads them back from the task's rows. Their cost is recorded per query row, shared."""
+def task_features(task: Task, runtime: Any, log: Any, model_id: str, names: Sequence[str] | None) -> dict[str, float]:
+    """The task's features (`names`, default every registered one; its first query standing for the
+    rest), computed once: a resumed run reads them back from the task's rows. Their cost is recorded
+    per query row, shared."""
     first = query_task(task, 0).content_hash()
     for row in reversed(log.rows(task_hash=first, model_id=model_id)):
         if row.get("features"):
             return row["features"]
     from policies.features import featurize
-
-    from .feature_costs import FeatureCosts
-    f = featurize(query_task(task, 0), runtime)
+    f = featurize(query_task(task, 0), runtime, names=names)
     n = len(task.test)
     costs = {k: {**c.model_dump(), "wall_s": c.wall_s / n, "flops": c.flops / n} for k, c in f.costs.items()}
-    recorder = FeatureCosts(log.engine)
     for i in range(n):
-        recorder.record(query_task(task, i).content_hash(), model_id, costs)
+        log.feature_costs.record(query_task(task, i).content_hash(), model_id, costs)
     return f.values
 
 
 def run_suite(tasks: Sequence[Task], strategies: Sequence[str], runtime: Any, log: Any,
+              features: Sequence[str] | None = None,
               say=lambda text: print(text, file=sys.stderr, flush=True)) -> int:
-    """Run every (task, strategy) not yet logged; returns the number of rows written."""
-    from controller.log import OutcomeRow
-    from strategies.library import get_strategy
+    """Run every (task, strategy, query) not yet logged; returns the number of rows written."""
+    from policies.outcomes import OutcomeRow
+    from strategies.registry import get_strategy
 
     model_id = runtime.model_id
     written = 0
     for k, task in enumerate(tasks, 1):
-        todo = [s for s in strategies if s not in done_strategies(task, log, model_id)]
+        done = log.done_keys(model_id)
+        todo = {s: t for s in strategies if (t := missing_queries(task, s, done, model_id)) is not None}
         if not todo:
             say(f"[{k}/{len(tasks)}] {task.name}: done")
             continue
         start = time.perf_counter()
-        features = task_features(task, runtime, log, model_id)
+        values = task_features(task, runtime, log, model_id, features)
         say(f"[{k}/{len(tasks)}] {task.name}: features in {time.perf_counter() - start:.1f} s")
-        for name in todo:
-            result = get_strategy(name).run(task, runtime)
-            rows = [OutcomeRow.from_result(q, r, model_id, features=features, suite=SUITE, family=task.name)
-                    for q, r in split_result(task, result)]
+        for name, part in todo.items():
+            result = get_strategy(name).run(part, runtime)
+            rows = [OutcomeRow.from_result(q, r, model_id, features=values, suite=SUITE, family=task.name)
+                    for q, r in split_result(part, result)]
             log.extend(rows)
             written += len(rows)
             right = sum(bool(r.correct) for r in rows)
@@ -121,11 +121,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--queries", default="30", help="queries per task, or 'all' (default: %(default)s)")
     p.add_argument("--seed", type=int, default=0, help="seed of the demonstration draw (default: %(default)s)")
     p.add_argument("--model", default=None, help="embedded model name, a local HF folder, or 'tiny'")
+    p.add_argument("--features", default="router", help="'router' (what the shipped router's recipe reads: "
+                   "model-free features and the learnability probe), 'all', or comma-separated feature names")
     p.add_argument("--db", required=True, help="outcome log (SQLAlchemy URL), e.g. sqlite:///runs/bbh-gemma3.db")
     p.add_argument("--export", type=Path, default=None, help="afterwards, write the suite's rows to this JSONL file")
     args = p.parse_args(argv)
 
-    from strategies.library import StrategyError, registry
+    from strategies.registry import StrategyError, registry
     strategies = [s.strip() for s in args.strategies.split(",") if s.strip()]
     try:
         for s in strategies:
@@ -137,23 +139,33 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"eval.bbh: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2
 
-    from controller.log import OutcomeLog
-    from strategies.runtime import Runtime, tiny_runtime
-    runtime = tiny_runtime() if args.model == "tiny" else Runtime.load(args.model)
+    from policies.outcomes import OutcomeLog
+    from strategies.runtime import load_runtime
+    runtime = load_runtime(args.model)
     with OutcomeLog(args.db) as log:
-        n = run_suite(tasks, strategies, runtime, log)
+        n = run_suite(tasks, strategies, runtime, log, feature_names(args.features, runtime.model_id))
         print(f"eval.bbh: {n} rows written to {args.db}", file=sys.stderr)
         if args.export:
             export_suite(log, args.export)
     return 0
 
 
+def feature_names(choice: str, model_id: str | None) -> list[str] | None:
+    """--features as names: None for 'all', the shipped router's for 'router', else the list given."""
+    if choice == "all":
+        return None
+    if choice == "router":
+        from policies.decide import router_features
+        from policies.features import FEATURES
+        return router_features(model_id=model_id) or [n for n, s in FEATURES.items() if s.needs == "none"]
+    return [n.strip() for n in choice.split(",") if n.strip()]
+
+
 def export_suite(log: Any, path: Path) -> int:
     """The suite's rows (every model) as JSONL, beside their feature costs (`<stem>.feature-costs.jsonl`)."""
-    from .feature_costs import FeatureCosts
     others = {r["task_hash"] for r in log.rows() if r.get("suite") != SUITE}
     n = log.export_jsonl(path, skip_tasks=others)
-    FeatureCosts(log.engine).export_jsonl(path.with_suffix(".feature-costs.jsonl"), skip_tasks=others)
+    log.feature_costs.export_jsonl(path.with_suffix(".feature-costs.jsonl"), skip_tasks=others)
     print(f"eval.bbh: {n} rows exported to {path}", file=sys.stderr)
     return n
 

@@ -49,6 +49,15 @@ def _specs(columns: list[str] | set[str], with_model: bool = True) -> list[str]:
     return [s.name for s in FEATURES.values() if cols & set(s.keys) and (with_model or s.needs == "none")]
 
 
+def router_features(directory: str | Path | None = None, model_id: str | None = None) -> list[str]:
+    """Feature names every stage of the shipped router and its cost model may read (a cascade's
+    escalation included): what a log needs so that this router's recipe can be retrained on it."""
+    bundle = shipped(directory, model_id)
+    if bundle is None:
+        return []
+    return _specs(list(bundle.feature_names) + list(bundle.cost_model.regressors))
+
+
 def needed_features(directory: str | Path | None = None, model_id: str | None = None) -> list[str]:
     """Feature names the shipped router and its cost model read before deciding, so that a caller
     computes just those: a cascade's stage-1 features (route() computes the rest for the queries
