@@ -1,4 +1,4 @@
-"""Held-out text families added in session 7: more formats, units, names and letter-level rules.
+"""Held-out text families: more formats, units, names and letter-level rules.
 
 Why: the router's figures moved most when the outcome log gained families it had never seen
 (30 -> 38 families raised its cross-validated APGR 0.69 -> 0.79), and these are scored before the router
