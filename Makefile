@@ -29,122 +29,83 @@ test: $(STAMP)
 	$(PY) -m pytest
 
 # The benchmarks behind eval/RESULTS.md, cheapest first (hours on 2 cores in all; each writes eval/results/).
-# The router benchmarks rebuild their logs from the committed outcomes, so they need no TTT run. Figures
-# measured with SmolLM2 (the default model until session 4) name it, so that a re-run reproduces them.
-# the model-free features, and every feature a router could read before session 10's probe: the earlier
-# benchmarks name them so that the backfilled probe columns do not change their figures
+# The router benchmarks rebuild their logs from the committed outcomes in eval/data/, so they need no TTT run;
+# the out-of-sample checks take the routers they score from git (`git archive`), trained before those
+# families were collected. Figures measured with SmolLM2 name it, so that a re-run reproduces them.
 FREE := counts,is_grid,grid_side,sizes,shape_consistency,prompt_chars,prompt_tokens
-FEATURES9 := $(FREE),self_consistency,first_token_entropy,demo_ppl,test_input_ppl,loo_icl_acc
-# the outcome logs of the router shipped at the end of session 10 (676 tasks)
-GEMMA_ROUTER_FILES := heldout-text adapt-text heldout-grid heldout-text2 adapt-text2 heldout-text3 adapt-text3 heldout-new6 \
-                      heldout-new7 heldout-oos7 heldout-oos8 heldout-oos9 heldout-more9 heldout-oos10 heldout-oos11
-S9FAMILIES := phrase_translate,greater_label,keyword_label,char_at,multiply_pair,sort_numbers,sort_letters,record_field,reverse_each_word,alternate_case,range_label,word_to_number,number_to_word,distinct_letters,longest_word,mod_k
+J1 := OMP_NUM_THREADS=1 TTTC_THREADS=1
+# the router log: what policies/shipped/ is trained on (760 tasks, 107 families)
+ROUTER_LOG := $(wildcard eval/data/outcomes-heldout-*-gemma3-adapt.jsonl eval/data/outcomes-adapt-*-gemma3-adapt.jsonl)
+SPELLING := eval/data/outcomes-heldout-spelling-gemma3-adapt.jsonl
+ADAPT_GRID := eval/data/outcomes-adapt-grid-gemma3-adapt.jsonl
+GRID8 := rot90,flip_v,colour_map,gravity,tile2x2,upscale2,crop_bbox,count_cells
 
 bench: $(STAMP)
-	rm -f runs/bench-router.db runs/bench-router-gemma.db && mkdir -p runs
-	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-text-gemma3-adapt.jsonl eval/data/outcomes-adapt-text-gemma3-adapt.jsonl \
-	    eval/data/outcomes-heldout-grid-gemma3-adapt.jsonl eval/data/outcomes-heldout-text2-gemma3-adapt.jsonl \
-	    eval/data/outcomes-adapt-text2-gemma3-adapt.jsonl eval/data/outcomes-heldout-text3-gemma3-adapt.jsonl \
-	    eval/data/outcomes-adapt-text3-gemma3-adapt.jsonl eval/data/outcomes-heldout-new6-gemma3-adapt.jsonl \
-	    eval/data/outcomes-heldout-new7-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma7_cascade.json \
-	    --estimator logreg --cascade free --escalate 0.1 --md --features $(FEATURES9)
-	# session 8's router's log: the same plus both out-of-sample batches
-	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl \
-	    eval/data/outcomes-heldout-oos8-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma8_cascade.json \
-	    --estimator logreg --cascade free --escalate 0.1 --md --features $(FEATURES9)
-	# the log of the router shipped mid session 9: the same plus session 9's families and more tasks of session 8's
-	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos9-gemma3-adapt.jsonl \
-	    eval/data/outcomes-heldout-more9-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma9_cascade.json \
-	    --estimator logreg --cascade free --escalate 0.1 --md --features $(FEATURES9)
-	for c in 0.03 0.1 0.3 3; do $(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db \
-	    --out eval/results/router_gemma9_cascade_C$$c.json --estimator logreg --cascade free --escalate 0.1 --no-ablation --C $$c --features $(FEATURES9); done
-	# the shipped router's log since late session 9: the same plus the last out-of-sample batch; C chosen above
-	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos10-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router_gemma10_cascade.json \
-	    --estimator logreg --C 0.1 --cascade free --escalate 0.1 --md --features $(FEATURES9)
-	# out of sample for session 7's router (trained on neither batch; taken from git, commit abb0199); the router
-	# shipped since session 8 has seen both
-	rm -rf runs/router7 && mkdir -p runs/router7 && git archive abb0199 policies/shipped | tar -x -C runs/router7
-	rm -f runs/bench-router-oos7.db
-	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos7.db
-	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos7.db --router runs/router7/policies/shipped --out eval/results/router_oos7_shipped7.json
-	rm -f runs/bench-router-oos8.db
-	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos8-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos8.db
-	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos8.db --router runs/router7/policies/shipped --out eval/results/router_oos8_shipped7.json
-	# out of sample for session 8's router (commit 64fe91e), on session 9's 8 new families
-	rm -rf runs/router8 && mkdir -p runs/router8 && git archive 64fe91e policies/shipped | tar -x -C runs/router8
-	rm -f runs/bench-router-oos9.db
-	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos9-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos9.db
-	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos9.db --router runs/router8/policies/shipped --out eval/results/router_oos9_shipped8.json
-	# out of sample on the last batch: session 8's router, the one shipped mid session 9 (commit a788a4b, C=1), and
-	# that router's log refitted with C=0.1 (the C chosen by cross-validation on it)
-	rm -rf runs/router9 && mkdir -p runs/router9 && git archive a788a4b policies/shipped | tar -x -C runs/router9
-	rm -f runs/bench-router-oos10.db runs/bench-router-588.db
-	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos10-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos10.db
-	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos10.db --router runs/router8/policies/shipped --out eval/results/router_oos10_shipped8.json
-	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos10.db --router runs/router9/policies/shipped --out eval/results/router_oos10_shipped9.json
-	.venv/bin/tttc import-outcomes $(foreach f,heldout-text adapt-text heldout-grid heldout-text2 adapt-text2 heldout-text3 adapt-text3 heldout-new6 heldout-new7 heldout-oos7 heldout-oos8 heldout-oos9 heldout-more9,eval/data/outcomes-$(f)-gemma3-adapt.jsonl) \
-	    --db sqlite:///runs/bench-router-588.db
-	.venv/bin/tttc train-router --db sqlite:///runs/bench-router-588.db --budget seconds=5 --estimator logreg --C 0.1 \
-	    --cascade free --escalate 0.1 --out runs/router9-C0.1 --features $(FEATURES9)
-	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos10.db --router runs/router9-C0.1 --out eval/results/router_oos10_router9_C0.1.json
-	# session 10: the learnability probe (backfilled onto every log above); the shipped router's benchmark, and each
-	# column's ROC AUC on all 628 tasks and on session 9's two batches
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/bench_router11.json \
+	rm -rf runs/bench-router*.db runs/router-before-* && mkdir -p runs/router-before-spelling runs/router-before-adapt-grid \
+	    runs/router-model-features
+	# each column's ROC AUC on the 628 tasks logged before the spelling and adapt-grid families
+	.venv/bin/tttc import-outcomes $(filter-out $(SPELLING) $(ADAPT_GRID),$(ROUTER_LOG)) --db sqlite:///runs/bench-router-gemma.db
+	$(PY) -m eval.feature_separation --db sqlite:///runs/bench-router-gemma.db > eval/results/feature-separation-gemma3.md
+	# the shipped router's recipe, cross-validated by family on the whole router log
+	.venv/bin/tttc import-outcomes $(SPELLING) $(ADAPT_GRID) --db sqlite:///runs/bench-router-gemma.db
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router-gemma3.json \
 	    --estimator logreg --C 0.1 --cascade free --escalate 0.2 --features $(FREE),ttt_probe --md
-	$(PY) -m eval.feature_separation --db sqlite:///runs/bench-router-gemma.db > eval/results/feature_separation11_all.md
-	$(PY) -m eval.feature_separation --db sqlite:///runs/bench-router-gemma.db --families $(S9FAMILIES) \
-	    > eval/results/feature_separation11_s9batches.md
-	# out of sample on session 10's 8 new families: session 9's last router (commit 5e71f14) and the one shipped now
-	rm -rf runs/router10 && mkdir -p runs/router10 && git archive 5e71f14 policies/shipped | tar -x -C runs/router10
-	rm -f runs/bench-router-oos11.db
-	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos11-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-oos11.db
-	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos11.db --router runs/router10/policies/shipped --out eval/results/router_oos11_shipped9.json
-	# (the router shipped mid session 10, from git: the one shipped now has seen this batch)
-	rm -rf runs/router10b && mkdir -p runs/router10b && git archive 1ecf250 policies/shipped | tar -x -C runs/router10b
-	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-oos11.db --router runs/router10b/policies/shipped --out eval/results/router_oos11_shipped10.json
-	# the shipped router's log since the end of session 10: the 628 tasks plus that batch
-	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-oos11-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/bench_router12.json \
-	    --estimator logreg --C 0.1 --cascade free --escalate 0.2 --features $(FREE),ttt_probe --md
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/bench_router12_s9features.json \
-	    --estimator logreg --C 0.1 --cascade free --escalate 0.1 --features $(FEATURES9) --no-ablation --md
-	# session 11: 84 adapt-family grid tasks, out of sample for the router of session 10 (still shipped at 8335699), then in
-	rm -rf runs/router11 && mkdir -p runs/router11 && git archive 8335699 policies/shipped | tar -x -C runs/router11
-	rm -f runs/bench-router-adaptgrid.db
-	.venv/bin/tttc import-outcomes eval/data/outcomes-adapt-grid-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-adaptgrid.db
-	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-adaptgrid.db --router runs/router11/policies/shipped \
-	    --out eval/results/router_oos_adapt_grid11.json
-	.venv/bin/tttc import-outcomes eval/data/outcomes-adapt-grid-gemma3-adapt.jsonl --db sqlite:///runs/bench-router-gemma.db
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/bench_router13.json \
-	    --estimator logreg --C 0.1 --cascade free --escalate 0.2 --features $(FREE),ttt_probe --md
-	$(PY) -m eval.strategy_costs $(foreach f,$(GEMMA_ROUTER_FILES),eval/data/outcomes-$(f)-gemma3-adapt.jsonl) --out eval/results/strategy_costs11.json
-	$(PY) -m eval.strategy_costs eval/data/outcomes-adapt-grid-gemma3-adapt.jsonl --out eval/results/strategy_costs11_adapt_grid.json
-	$(PY) -m eval.compare_outcomes eval/data/outcomes-heldout-oos7-gemma3-adapt.jsonl \
-	    eval/data/bf16-heldout-oos7-gemma3-adapt.jsonl --out eval/results/bf16_vs_fp32_oos7.json
-	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-smollm2-adapt.jsonl \
-	    eval/data/outcomes-adapt2-smollm2-adapt.jsonl --db sqlite:///runs/bench-router.db
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router3_cascade.json \
+	# out of sample: the recipe trained before the spelling families (1ecf250) and before the adapt grids (8335699);
+	# the previous recipe, all five model features as stage 2 (5e71f14), on the spelling families
+	git archive 1ecf250 policies/shipped | tar -x -C runs/router-before-spelling
+	git archive 8335699 policies/shipped | tar -x -C runs/router-before-adapt-grid
+	git archive 5e71f14 policies/shipped | tar -x -C runs/router-model-features
+	.venv/bin/tttc import-outcomes $(SPELLING) --db sqlite:///runs/bench-router-spelling.db
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-spelling.db --router runs/router-before-spelling/policies/shipped \
+	    --out eval/results/router-oos-spelling-gemma3.json
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-spelling.db --router runs/router-model-features/policies/shipped \
+	    --out eval/results/router-oos-spelling-gemma3-model-features.json
+	$(PY) -m eval.feature_separation --db sqlite:///runs/bench-router-spelling.db > eval/results/feature-separation-spelling-gemma3.md
+	.venv/bin/tttc import-outcomes $(ADAPT_GRID) --db sqlite:///runs/bench-router-adapt-grid.db
+	$(PY) -m eval.bench_router_oos --db sqlite:///runs/bench-router-adapt-grid.db --router runs/router-before-adapt-grid/policies/shipped \
+	    --out eval/results/router-oos-adapt-grid-gemma3.json
+	# SmolLM2's router
+	.venv/bin/tttc import-outcomes eval/data/outcomes-heldout-smollm2-adapt.jsonl eval/data/outcomes-adapt-tasks1-3-smollm2-adapt.jsonl \
+	    eval/data/outcomes-adapt-text-tasks4-5-smollm2-adapt.jsonl --db sqlite:///runs/bench-router.db
+	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router-smollm2.json \
 	    --estimator hgb --cascade free --escalate 0.1 --md
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router3_hgb.json --estimator hgb --no-ablation
-	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router.db --out eval/results/router3_logreg.json --no-ablation
-	$(PY) -m eval.bench_ttt --model smollm2 --n 1 --families uppercase --out eval/results/ttt_speed.json
-	$(PY) -m eval.bench_ttt --model gemma3-270m --n 3 --out eval/results/ttt_speed_gemma.json
-	$(PY) -m eval.bench_decode --model gemma3-270m --kind grid --n 2 \
-	    --families rot90,flip_v,colour_map,gravity,tile2x2,upscale2,crop_bbox,count_cells --out eval/results/decode_gemma_grid.json
-	$(PY) -m eval.bench_decode --model gemma3-270m --kind grid --n 8 --draft-width 4 --skip-reference \
-	    --families rot90,flip_v,colour_map,gravity,tile2x2,upscale2,crop_bbox,count_cells --out eval/results/drafts_gemma_grid.json
-	$(PY) -m eval.bench_decode --model gemma3-270m --kind grid --n 8 --draft-width 4 --skip-reference --bf16 \
-	    --families rot90,flip_v,colour_map,gravity,tile2x2,upscale2,crop_bbox,count_cells --out eval/results/bf16_decode_gemma_grid.json
-	$(PY) -m eval.bench_decode --model gemma3-270m --kind text --n 4 --bf16 --out eval/results/bf16_decode_gemma_text.json
-	OMP_NUM_THREADS=1 $(PY) -m eval.bench_decode_pass --out eval/results/decode_pass_gemma12.json
-	$(PY) -m eval.bench_likelihood --text 6 --grid 4 --out eval/results/likelihood_gemma.json
-	$(PY) -m eval.bench_executors --model smollm2 --out eval/results/executors.json
-	$(PY) -m eval.bench_agent --model smollm2 --out eval/results/agent.json
-	$(PY) -m eval.bench_icl --model smollm2 --n 30 --arc 60 --latency 20 --out eval/results/icl_after.json
+	# what each strategy got and spent, from the logs
+	$(PY) -m eval.strategy_costs $(filter-out %-grid-gemma3-adapt.jsonl,$(wildcard eval/data/outcomes-heldout-*-gemma3-adapt.jsonl)) \
+	    --out eval/results/strategy-costs-heldout-text-gemma3.json
+	$(PY) -m eval.strategy_costs $(filter-out $(ADAPT_GRID),$(ROUTER_LOG)) --out eval/results/strategy-costs-router-log-gemma3.json
+	$(PY) -m eval.strategy_costs $(ADAPT_GRID) --out eval/results/strategy-costs-adapt-grid-gemma3.json
+	$(PY) -m eval.strategy_costs $(ADAPT_GRID) --by family --out eval/results/strategy-costs-adapt-grid-by-family-gemma3.json
+	$(PY) -m eval.strategy_costs eval/data/ablation-epochs-adapt-text.jsonl --out eval/results/ablation-epochs-adapt-text.json
+	$(PY) -m eval.compare_outcomes eval/data/outcomes-heldout-records-gemma3-adapt.jsonl \
+	    eval/data/bf16-heldout-records-gemma3-adapt.jsonl --out eval/results/bf16-vs-fp32-records-gemma3.json
+	# the real model from here on, one torch thread each
+	$(J1) $(PY) -m eval.bench_icl --model gemma3-270m --n 4 --arc 0 --latency 10 --out eval/results/icl-gemma3-adapt.json
+	TTTC_NO_ADAPTER=1 $(J1) $(PY) -m eval.bench_icl --model gemma3-270m --n 4 --arc 0 --latency 10 --out eval/results/icl-gemma3-no-adapter.json
+	$(J1) $(PY) -m eval.bench_icl --model smollm2 --n 4 --arc 0 --latency 10 --out eval/results/icl-smollm2-adapt.json
+	TTTC_NO_ADAPTER=1 $(J1) $(PY) -m eval.bench_icl --model smollm2 --n 30 --arc 60 --latency 0 --out eval/results/icl-smollm2-no-adapter-n30.json
+	$(J1) $(PY) -m eval.bench_icl --model smollm2 --n 30 --arc 60 --latency 0 --out eval/results/icl-smollm2-adapt-n30.json
+	$(J1) $(PY) -m eval.bench_ttt --model gemma3-270m --n 3 --out eval/results/ttt-vs-trainer-gemma3.json
+	$(J1) $(PY) -m eval.bench_ttt --model smollm2 --n 1 --families uppercase --out eval/results/ttt-vs-trainer-smollm2.json
+	$(J1) $(PY) -m eval.bench_ttt --model gemma3-270m --families flip_h --n 1 --out eval/results/ttt-repeat-grid-gemma3.json
+	TTTC_INFER_DTYPE=bfloat16 $(J1) $(PY) -m eval.bench_ttt --model gemma3-270m --families flip_h --n 1 \
+	    --out eval/results/ttt-repeat-grid-gemma3-bf16.json
+	$(J1) $(PY) -m eval.bench_decode --model gemma3-270m --kind grid --n 2 --families $(GRID8) \
+	    --out eval/results/decode-restricted-grid-gemma3.json
+	$(J1) $(PY) -m eval.bench_decode --model gemma3-270m --kind grid --n 8 --draft-width 4 --skip-reference --families $(GRID8) \
+	    --out eval/results/decode-drafts-grid-gemma3.json
+	$(J1) $(PY) -m eval.bench_decode --model gemma3-270m --kind grid --n 8 --draft-width 4 --skip-reference --bf16 --families $(GRID8) \
+	    --out eval/results/decode-bf16-grid-gemma3.json
+	$(J1) $(PY) -m eval.bench_decode --model gemma3-270m --kind text --n 4 --bf16 --out eval/results/decode-bf16-text-gemma3.json
+	OMP_NUM_THREADS=1 $(PY) -m eval.bench_decode_pass --out eval/results/decode-pass-gemma3.json
+	$(J1) $(PY) -m eval.bench_likelihood --text 6 --grid 4 --out eval/results/likelihood-gemma3.json
+	$(J1) $(PY) -m eval.bench_agent --phases ttt,ttt-text --out eval/results/agent-followup-ttt.json
+	$(J1) $(PY) -m eval.bench_agent --phases ttt --out eval/results/agent-followup-ttt-grid.json
+	TTTC_INFER_DTYPE=bfloat16 $(J1) $(PY) -m eval.bench_agent --phases ttt --out eval/results/agent-followup-ttt-grid-bf16.json
+	$(J1) $(PY) -m eval.bench_agent --phases ttt,ttt-text --ttt-strategy icl-vote --out eval/results/agent-followup-icl-vote.json
+	$(J1) $(PY) -m eval.bench_agent --phases ttt,ttt-text --ttt-strategy icl --out eval/results/agent-followup-icl.json
+	$(J1) $(PY) -m eval.bench_agent --phases icl --icl-grids 8 --out eval/results/agent-icl-routed.json
+	$(J1) $(PY) -m eval.bench_agent --phases load --out eval/results/agent-load.json
+	$(J1) $(PY) -m eval.bench_executors --model smollm2 --out eval/results/executors.json
 
 clean-cache:
 	rm -rf $${TTTC_CACHE:-$$HOME/.cache/ttt-controller}

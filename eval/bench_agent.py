@@ -1,7 +1,7 @@
 """Agent benchmark against a live `tttc serve`: ICL chat-turn latency, TTT turn vs adapter-reuse follow-up, load.
 
-  .venv/bin/python -m eval.bench_agent --out eval/results/agent.json                  # full (real model)
-  .venv/bin/python -m eval.bench_agent --smoke --out eval/results/agent_smoke.json    # plumbing, tiny model
+  .venv/bin/python -m eval.bench_agent --out runs/agent.json                          # full (real model)
+  .venv/bin/python -m eval.bench_agent --smoke --out runs/agent-smoke.json            # plumbing, tiny model
 
 Full: 20 ICL-routed chat turns (p50/p95), one TTT turn plus a follow-up on its thread (target >= 10x faster:
 the adapter is reused), then 20 concurrent clients x 10 mixed requests (chat, streaming follow-up, /v1/solve,

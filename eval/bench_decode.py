@@ -1,6 +1,6 @@
 """Our greedy decoder against transformers' greedy `generate` on the same prompts: answers and seconds.
 
-  .venv/bin/python -m eval.bench_decode --model gemma3-270m --kind grid --out eval/results/decode_gemma_grid.json
+  .venv/bin/python -m eval.bench_decode --model gemma3-270m --kind grid --out eval/results/decode-restricted-grid-gemma3.json
 
 For each family (of the kind asked), `--n` fresh tasks are answered by plain ICL as one batch, twice:
 through `model.generate` with the stopping rule the runtime used before (a reference kept here), and

@@ -1,6 +1,6 @@
 """What one decode pass costs: seconds per forward pass of the decoder against tokens fed per row.
 
-  .venv/bin/python -m eval.bench_decode_pass --out eval/results/decode_pass_gemma12.json
+  .venv/bin/python -m eval.bench_decode_pass --out eval/results/decode-pass-gemma3.json
 
 A batch of `--rows` rows with `--cached` columns already in the key/value cache is fed `w` tokens per row
 (w = 1, 2, 4, 8, 16), then cut back to one kept column, as drafted decoding does (strategies/runtime/speculative.py);

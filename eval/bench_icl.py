@@ -1,7 +1,7 @@
 """ICL accuracy per synthetic family (adapt vs held-out) and on ARC-AGI-1 training tasks, plus per-task latency.
 
-  .venv/bin/python -m eval.bench_icl --n 30 --out eval/results/icl_after.json
-  TTTC_NO_ADAPTER=1 .venv/bin/python -m eval.bench_icl --n 30 --out eval/results/icl_before.json
+  .venv/bin/python -m eval.bench_icl --n 30 --out eval/results/icl-smollm2-adapt-n30.json
+  TTTC_NO_ADAPTER=1 .venv/bin/python -m eval.bench_icl --n 30 --out eval/results/icl-smollm2-no-adapter-n30.json
 
 Accuracy runs batch prompts across tasks (the same greedy prompts and caps as the `icl` strategy) for
 throughput; latency is measured separately, one task at a time through the `icl` strategy itself.

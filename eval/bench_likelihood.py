@@ -2,7 +2,7 @@
 the full logits at every position (the runtime's path for a model whose head it cannot split): seconds and
 values, task by task, both paths in the same process so that they see the same machine load.
 
-  .venv/bin/python -m eval.bench_likelihood --text 6 --grid 4 --out eval/results/likelihood_gemma.json
+  .venv/bin/python -m eval.bench_likelihood --text 6 --grid 4 --out eval/results/likelihood-gemma3.json
 """
 from __future__ import annotations
 

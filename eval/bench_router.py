@@ -1,6 +1,6 @@
 """Router benchmark on the outcome log: leave-families-out curves, baselines, APGR/CPT, targets, feature ablation.
 
-  .venv/bin/python -m eval.bench_router --db sqlite:///tttc.db --out eval/results/router.json --md
+  .venv/bin/python -m eval.bench_router --db sqlite:///tttc.db --out runs/router-bench.json --md
 
 Every query is scored by a router and a cost model fitted on other families only (GroupKFold by
 family). Budgets sweep the share of queries sent past ICL; each router reports accuracy and mean
@@ -312,7 +312,7 @@ def _cascade(text: str | None) -> list[str] | None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--db", default=None, help="outcome-log URL (default $TTTC_DB, then sqlite:///tttc.db)")
-    ap.add_argument("--out", required=True, help="results JSON, e.g. eval/results/router.json")
+    ap.add_argument("--out", required=True, help="results JSON, e.g. runs/router-bench.json")
     ap.add_argument("--md", action="store_true", help="print Markdown tables for eval/RESULTS.md")
     ap.add_argument("--folds", type=int, default=5, help="GroupKFold folds over families")
     ap.add_argument("--cheap", default="icl", help="the default route (the weak end of APGR)")

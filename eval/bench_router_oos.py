@@ -1,6 +1,6 @@
 """A shipped router on an outcome log it was not trained on: the cost-axis figures of eval/bench_router.py.
 
-  .venv/bin/python -m eval.bench_router_oos --db sqlite:///runs/oos.db --out eval/results/router_oos.json
+  .venv/bin/python -m eval.bench_router_oos --db sqlite:///runs/oos.db --out runs/router-oos.json
 
 bench_router.py cross-validates a router it fits; this one fits nothing. It loads a router bundle (default:
 the shipped one), computes its P(correct) and its cost model's seconds for every logged query, and sweeps

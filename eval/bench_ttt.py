@@ -204,7 +204,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--matmul-reps", type=int, default=5)
     ap.add_argument("--no-warmup", action="store_true", help="skip the untimed one-step warm-up of both loops")
     ap.add_argument("--no-cache-check", action="store_true")
-    ap.add_argument("--out", default="eval/results/ttt_speed.json")
+    ap.add_argument("--out", default="eval/results/ttt-vs-trainer-gemma3.json")
     args = ap.parse_args(argv)
 
     import peft

@@ -1,6 +1,6 @@
 """Markdown table of ICL accuracy per family, before vs after adaptation, from two bench_icl JSON files.
 
-  .venv/bin/python -m eval.icl_table eval/results/icl_before.json eval/results/icl_after.json
+  .venv/bin/python -m eval.icl_table eval/results/icl-smollm2-no-adapter-n30.json eval/results/icl-smollm2-adapt-n30.json
 """
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """What each strategy got and spent over exported outcome logs: accuracy, seconds, and for TTT the optimizer
 steps it took and the tokens it trained, per strategy (and per group with `--by`).
 
-  .venv/bin/python -m eval.strategy_costs eval/data/outcomes-*-gemma3-adapt.jsonl --by kind --out eval/results/strategy_costs.json
+  .venv/bin/python -m eval.strategy_costs eval/data/outcomes-*-gemma3-adapt.jsonl --by kind --out runs/strategy-costs.json
 
 A strategy's step budget (`max_steps`) is an upper bound; the steps a TTT run took also depend on its
 epochs over the few items a task gives and on early stopping, and this says how many it did take.

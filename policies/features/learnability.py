@@ -7,9 +7,10 @@ steps of at most 512 tokens on leave-one-out items (demo-order views), and the l
 demonstration's output (given the others) before and after. The adapter is thrown away and the base model
 is left bit for bit as it was (strategies/ttt/adapters.py `attached`).
 
-Measured with `python -m eval.feature_separation` (eval/RESULTS.md, Router, session 10): on session 9's 104
-out-of-sample batch tasks the drop separates tasks where `ttt-lite` beats ICL at ROC AUC 0.764, where no
-earlier feature passed 0.56; on all 628 logged tasks 0.700, the next best column `prompt_tokens` (0.659).
+Measured with `python -m eval.feature_separation` (eval/RESULTS.md, "The router"): on the 104 tasks of the
+`relations` and `lexical` families, where it was chosen, the drop separates tasks where `ttt-lite` beats
+ICL at ROC AUC 0.764, where no earlier feature passed 0.56; on 628 logged tasks 0.700, the next best column
+`prompt_tokens` (0.659).
 """
 from __future__ import annotations
 

@@ -2,7 +2,7 @@
 
 transformers' `DynamicCache` appends each step's keys and values with `torch.cat`, which copies the whole
 cache every step: for 8 views of a grid task (~500 cached columns, 18 layers) ~0.7 s of a 11.8 s TTT
-follow-up (eval/RESULTS.md, Agent, session 12; the profiler had put it at a fifth). Here each layer keeps its
+follow-up, measured without the profiler (which had put it at a fifth). Here each layer keeps its
 keys and values in a buffer with room to spare; a step writes its columns into the free room and the
 layer hands attention a view of the filled part. Cutting back (drafted decoding) only moves the fill mark.
 

@@ -1,8 +1,8 @@
-"""Held-out text families of other kinds than formats, added in session 8 for an out-of-sample check of the
-router shipped in session 7: letter ciphers, reasoning over a list of numbers, number sequences, and labels
+"""Held-out text families of other kinds than formats, for an out-of-sample check of the router trained
+before them: letter ciphers, reasoning over a list of numbers, number sequences, and labels
 given by a hidden numeric or spelling property (made-up label words, as in the classification families).
 
-The shipped router never saw these families; their outcomes are collected after it was trained.
+The router they checked never saw these families; their outcomes are collected after it was trained.
 """
 from __future__ import annotations
 

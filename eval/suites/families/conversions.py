@@ -1,6 +1,6 @@
 """Held-out text families of conversions: case styles, temperatures, percentages, dates, plurals, word order.
 
-The router shipped in session 7 was trained on every family registered before this file; these are
+A router was trained on every family registered before this file; these were
 collected after, so its figures on them are out of sample (families it never saw). The same mix as
 before: formats chosen per task, small arithmetic, word order and spelling rules.
 """

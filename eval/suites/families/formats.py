@@ -1,4 +1,4 @@
-"""Held-out text families added in session 6: formats, character-level rules and small arithmetic.
+"""Held-out text families: formats, character-level rules and small arithmetic.
 
 Why: the router is evaluated on families it never saw, and TTT's gains concentrated in the two
 held-out format families (dates, digit grouping), so the outcome log had little else to learn "TTT

@@ -1,9 +1,9 @@
-"""Held-out text families added late in session 9, for an out-of-sample check of the router retrained then.
+"""Held-out text families for an out-of-sample check of the routers trained before them.
 
 Kinds again unlike the earlier families: spelling inside words, number words both ways, a numeric range
 deciding a made-up label, counting distinct letters, picking the longest word, remainders, and case
-alternating word by word. Collected after that router shipped, so its figures on them (and session 8's
-router's) are out of sample.
+alternating word by word. Collected after those routers were trained, so their figures on them are out of
+sample.
 """
 from __future__ import annotations
 

@@ -1,10 +1,10 @@
-"""Held-out text families added in session 9, for an out-of-sample check of the router shipped in session 8.
+"""Held-out text families for an out-of-sample check of a router trained before them.
 
 Kinds no earlier family has: a made-up phrase lexicon to compose (translation with word order swapped),
 comparing two numbers, a hidden keyword deciding a label, picking the k-th letter, multiplying, sorting
 numbers, sorting a word's letters, and reading one field out of a key=value record.
 
-The router shipped in session 8 never saw these families; their outcomes are collected after it was trained.
+That router never saw these families; their outcomes are collected after it was trained.
 """
 from __future__ import annotations
 

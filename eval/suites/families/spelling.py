@@ -1,7 +1,7 @@
-"""Held-out text families added in session 10, for an out-of-sample check of the learnability probe.
+"""Held-out text families for an out-of-sample check of the learnability probe.
 
-The probe (policies/features/learnability.py) was designed while looking at session 9's batches, so its
-figures there are not out of sample. These families were written after that choice and collected once,
+The probe (policies/features/learnability.py) was designed while looking at the `relations` and `lexical`
+families, so its figures there are not out of sample. These families were written after that choice and collected once,
 with every feature: letters doubled or dashed, words rotated or cut short, last letters, differences,
 vowel counts, and a made-up label for a word's first letter.
 """
