@@ -33,7 +33,7 @@ test: $(STAMP)
 # the out-of-sample checks take the routers they score from git (`git archive`), trained before those
 # families were collected. Figures measured with SmolLM2 name it, so that a re-run reproduces them.
 FREE := counts,is_grid,grid_side,sizes,shape_consistency,prompt_chars,prompt_tokens
-J1 := OMP_NUM_THREADS=1 TTTC_THREADS=1
+J1 := OMP_NUM_THREADS=1 TTTC_TORCH_THREADS=1
 # the router log: what policies/shipped/ is trained on (760 tasks, 107 families)
 ROUTER_LOG := $(wildcard eval/data/outcomes-heldout-*-gemma3-adapt.jsonl eval/data/outcomes-adapt-*-gemma3-adapt.jsonl)
 SPELLING := eval/data/outcomes-heldout-spelling-gemma3-adapt.jsonl
@@ -76,8 +76,8 @@ bench: $(STAMP)
 	$(PY) -m eval.strategy_costs $(ADAPT_GRID) --out eval/results/strategy-costs-adapt-grid-gemma3.json
 	$(PY) -m eval.strategy_costs $(ADAPT_GRID) --by family --out eval/results/strategy-costs-adapt-grid-by-family-gemma3.json
 	$(PY) -m eval.strategy_costs eval/data/ablation-epochs-adapt-text.jsonl --out eval/results/ablation-epochs-adapt-text.json
-	$(PY) -m eval.compare_outcomes eval/data/outcomes-heldout-records-gemma3-adapt.jsonl \
-	    eval/data/bf16-heldout-records-gemma3-adapt.jsonl --out eval/results/bf16-vs-fp32-records-gemma3.json
+	$(PY) -m eval.compare_outcomes eval/data/outcomes-heldout-conversions-gemma3-adapt.jsonl \
+	    eval/data/bf16-heldout-conversions-gemma3-adapt.jsonl --out eval/results/bf16-vs-fp32-conversions-gemma3.json
 	# the real model from here on, one torch thread each
 	$(J1) $(PY) -m eval.bench_icl --model gemma3-270m --n 4 --arc 0 --latency 10 --out eval/results/icl-gemma3-adapt.json
 	TTTC_NO_ADAPTER=1 $(J1) $(PY) -m eval.bench_icl --model gemma3-270m --n 4 --arc 0 --latency 10 --out eval/results/icl-gemma3-no-adapter.json

@@ -2,8 +2,8 @@
 attempts are identical, and the seconds, over the (task, strategy) pairs both hold. For A/B runs of one
 change, e.g. fp32 against bf16 generation:
 
-  .venv/bin/python -m eval.compare_outcomes eval/data/outcomes-heldout-records-gemma3-adapt.jsonl \
-      eval/data/bf16-heldout-records-gemma3-adapt.jsonl --out eval/results/bf16-vs-fp32-records-gemma3.json
+  .venv/bin/python -m eval.compare_outcomes eval/data/outcomes-heldout-conversions-gemma3-adapt.jsonl \
+      eval/data/bf16-heldout-conversions-gemma3-adapt.jsonl --out eval/results/bf16-vs-fp32-conversions-gemma3.json
 """
 from __future__ import annotations
 

@@ -9,7 +9,7 @@ from controller.cli import main as tttc
 from eval.bench_router_oos import main
 
 ROOT = Path(__file__).resolve().parents[1]
-DATA = ROOT / "eval" / "data" / "outcomes-heldout-records-gemma3-adapt.jsonl"
+DATA = ROOT / "eval" / "data" / "outcomes-heldout-conversions-gemma3-adapt.jsonl"
 
 
 def test_the_shipped_router_is_scored_on_a_committed_out_of_sample_log(tmp_path, capsys):
