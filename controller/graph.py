@@ -3,6 +3,7 @@ reply, log. Every door runs it: `tttc ask` and `tttc chat`, the API's chat and /
 from __future__ import annotations
 
 import inspect
+import time
 from typing import Any, Literal
 
 from langgraph.graph import END, START, StateGraph
@@ -60,6 +61,7 @@ def featurize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     from policies.features import featurize as run_features
 
     runtime.stream_writer({"stage": "featurizing", "text": "featurizing"})
+    start = time.perf_counter()
     ctx = _ctx(runtime)
     names = None   # every feature the runtime given allows
     if ctx.features == "router":
@@ -71,12 +73,14 @@ def featurize(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     if f.icl_answer is not None:
         icl = {"answers": f.icl_answer, "prompts": f.icl_prompts, "cost": f.icl_cost.model_dump()}
     costs = {name: c.model_dump() for name, c in f.costs.items()}
-    return {"features": {"values": f.values, "cost": f.cost.model_dump(), "costs": costs, "icl": icl}}
+    return {"features": {"values": f.values, "cost": f.cost.model_dump(), "costs": costs, "icl": icl},
+            "decide_s": time.perf_counter() - start}
 
 
 def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     """The router's choice and one-line reason, unless the user chose. A cascade router may compute
     more features here (its cheap ones were unsure); they join the turn's features for the log."""
+    start = time.perf_counter()
     update: dict[str, Any] = {}
     kept = _kept_route(state)
     if state.get("forced"):
@@ -96,7 +100,8 @@ def route(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
         update["routed"] = {"demos": _demos_key(state), "strategy": choice}
     event = {"strategy": choice, "reason": reason}
     runtime.stream_writer({"stage": "routed", **event, "text": progress_text("routed", event)})
-    return {"choice": choice, "reason": reason, **update}
+    decide_s = state.get("decide_s", 0.0) + time.perf_counter() - start
+    return {"choice": choice, "reason": reason, "decide_s": decide_s, **update}
 
 
 def icl(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -104,8 +109,9 @@ def icl(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     from strategies.registry import registry
 
     spec = registry().get(state["choice"])
-    result = _reuse_probe(spec, state, _ctx(runtime)) or _run(spec, state, runtime)
-    return {"result": result.model_dump(mode="json")}
+    reused = _reuse_probe(spec, state, _ctx(runtime))
+    result = reused or _run(spec, state, runtime)
+    return {"result": _with_decision(result, state, reused is not None).model_dump(mode="json")}
 
 
 def ttt(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
@@ -113,7 +119,7 @@ def ttt(state: State, runtime: Runtime[Context]) -> dict[str, Any]:
     from strategies.registry import registry
 
     result = _run(registry().get(state["choice"]), state, runtime)
-    return {"result": result.model_dump(mode="json")}
+    return {"result": _with_decision(result, state, False).model_dump(mode="json")}
 
 
 def answer(state: State) -> dict[str, Any]:
@@ -180,6 +186,18 @@ def _with_computed(features: dict[str, Any], values: dict[str, float], computed:
     return {"values": values, "cost": cost.model_dump(), "costs": costs, "icl": icl}
 
 
+def _with_decision(result: Any, state: State, reused_probe: bool) -> Any:
+    """The result with the turn's deciding seconds (featurize and route) in its cost: `decide_s`, and
+    counted in `wall_s`. An ICL answer that is the featurizer's own probe was paid for while deciding,
+    so the probe's seconds count once, as the answer's."""
+    decide = state.get("decide_s", 0.0)
+    if reused_probe:
+        probe = (state.get("features") or {}).get("icl") or {}
+        decide = max(0.0, decide - probe.get("cost", {}).get("wall_s", 0.0))
+    from strategies.cost import Cost
+    return result.model_copy(update={"cost": result.cost + Cost(wall_s=decide, decide_s=decide)})
+
+
 def _kept_route(state: State) -> str | None:
     """The router's earlier choice in this thread when the demonstrations are unchanged: a follow-up
     ("now solve this input: ...") keeps it, so a trained adapter is reused and nothing is re-featurized.
@@ -230,7 +248,7 @@ def _run(spec, state: State, runtime: Runtime[Context]):
 def _reuse_probe(spec, state: State, ctx: Context):
     """The ICL Result the featurizer already produced, when it is exactly what `spec` would generate."""
     probe = (state.get("features") or {}).get("icl")
-    if spec.kind != "icl" or not probe:
+    if spec.kind != "icl" or not probe or spec.config().choices != "free":
         return None
     import math
 

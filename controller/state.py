@@ -27,10 +27,11 @@ class State(InputState, total=False):
     choice: str | None              # the strategy to run
     forced: bool                    # chosen by the user rather than the router
     reason: str                     # one line: why this strategy
+    decide_s: float                 # seconds spent deciding (featurize and route), counted in the result's cost
     result: dict[str, Any] | None   # strategies.base.Result.model_dump(mode="json")
     reply: str                      # the assistant's answer text
     query_id: str | None            # the outcome-log row of this turn, for feedback
 
 
-TURN_RESET: dict[str, Any] = {"note": "", "features": None, "choice": None, "forced": False, "reason": "",
+TURN_RESET: dict[str, Any] = {"note": "", "features": None, "choice": None, "forced": False, "reason": "", "decide_s": 0.0,
                               "result": None, "reply": "", "query_id": None}

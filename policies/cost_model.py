@@ -29,11 +29,13 @@ class CostModel:
     def fit(self, rows: Iterable[Mapping[str, Any]]) -> "CostModel":
         """`rows`: outcome-log rows (strategy, features, wall_s)."""
         from scipy.optimize import nnls
+
+        from .table import answer_seconds
         by: dict[str, list[tuple[list[float], float]]] = {}
         for r in rows:
             f = r.get("features") or {}
             x = [1.0] + [float(f.get(c, np.nan)) for c in self.regressors]
-            by.setdefault(r["strategy"], []).append((x, float(r["wall_s"])))
+            by.setdefault(r["strategy"], []).append((x, answer_seconds(r)))
         if not by:
             raise ValueError("no rows to fit the cost model on")
         self.coef_: dict[str, list[float]] = {}

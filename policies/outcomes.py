@@ -264,6 +264,17 @@ class FeatureCosts:
                                     wall_s=float(c.get("wall_s", 0.0)), tokens_in=int(c.get("tokens_in", 0)),
                                     tokens_out=int(c.get("tokens_out", 0)), flops=float(c.get("flops", 0.0))))
 
+    def by_task(self, model_id: str | None = None) -> dict[str, dict[str, float]]:
+        """task hash -> feature -> recorded wall seconds."""
+        q = select(FeatureCost.task_hash, FeatureCost.feature, FeatureCost.wall_s)
+        if model_id is not None:
+            q = q.where(FeatureCost.model_id == model_id)
+        out: dict[str, dict[str, float]] = {}
+        with Session(self.engine) as s:
+            for h, f, w in s.execute(q):
+                out.setdefault(h, {})[f] = float(w)
+        return out
+
     def means(self, model_id: str | None = None) -> dict[str, dict[str, float]]:
         """feature -> mean wall_s, tokens_in, tokens_out, flops per task, and n (tasks measured)."""
         cols = (FeatureCost.feature, func.avg(FeatureCost.wall_s), func.avg(FeatureCost.tokens_in),

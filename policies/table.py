@@ -92,6 +92,12 @@ class Table:
         return Queries(self.X, self.feature_names, self.strategies, np.asarray(costs, dtype=float), self.cheap)
 
 
+def answer_seconds(row: Mapping[str, Any]) -> float:
+    """A row's seconds spent answering: its wall time less any seconds a router spent deciding (the
+    strategy's own cost, which a router weighs; its deciding is the router's cost, counted apart)."""
+    return float(row["wall_s"]) - float((row.get("cost") or {}).get("decide_s", 0.0))
+
+
 def _when(row: Mapping[str, Any]) -> float:
     t = row.get("created_at")
     if isinstance(t, str):
@@ -130,7 +136,7 @@ def pivot(rows: Iterable[Mapping[str, Any]], feature_names: Sequence[str] | None
             r = cell.get((key, s))
             if r is not None:
                 correct[i, j] = np.nan if r.get("correct") is None else float(r["correct"])
-                seconds[i, j] = float(r["wall_s"])
+                seconds[i, j] = answer_seconds(r)
     X = to_matrix([feats[k] for k in keys], feature_names)
     return Table(keys, list(feature_names), strategies, X, correct, seconds,
                  cheap if cheap in strategies else strategies[0])

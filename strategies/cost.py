@@ -12,6 +12,7 @@ class Cost(BaseModel):
     tokens_trained: int = 0
     flops: float = 0.0
     steps: int = 0
+    decide_s: float = 0.0   # of wall_s, the seconds spent choosing the strategy (features, router)
 
     def __add__(self, other: "Cost") -> "Cost":
         return Cost(**{k: getattr(self, k) + getattr(other, k) for k in Cost.model_fields})

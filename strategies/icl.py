@@ -6,6 +6,7 @@ import math
 from pydantic import BaseModel, ConfigDict, Field
 
 from .base import Progress, Result, no_progress
+from .choices import Choices, answer, candidates
 from .serialize import fixed_chars, parse_answer, render
 from .task import Task
 
@@ -14,6 +15,8 @@ class ICLConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
     max_prompt_tokens: int = Field(4096, description="drop the earliest demos until the prompt fits (CPU time grows with length)")
     batch_size: int = Field(8, description="test inputs generated together")
+    choices: Choices = Field("free", description="'options': a query with options (listed `(A)` lines, or the "
+                                                  "demos' closed label set) is answered by the likeliest option")
 
 
 def base_cache(runtime, fixed: list[int]) -> dict:
@@ -53,8 +56,9 @@ class ICL:
             caps.append(answer_cap(task, ex.input, runtime))
             fixed.append(fixed_chars(prompts[-1], ex.input, task.kind))
         # a thread's follow-up on the same demonstrations prefills only its new query
-        gen = runtime.generate(prompts, task.kind, caps, batch_size=self.config.batch_size,
-                               **base_cache(runtime, fixed))
+        options = [candidates(task, ex.input) if self.config.choices == "options" else [] for ex in task.test]
+        gen = answer(runtime, prompts, task.kind, caps, options, batch_size=self.config.batch_size,
+                     **base_cache(runtime, fixed))
         answers = [parse_answer(t, task.kind) for t in gen.texts]
         confidence = sum(math.exp(-h) for h in gen.first_token_entropy) / len(prompts)
         return Result(strategy=self.name, attempts=[[a] if a is not None else [] for a in answers],

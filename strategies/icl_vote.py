@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from .augment import View, views
 from .base import Progress, Result, no_progress
+from .choices import Choices, answer, candidates
 from .runtime.caps import answer_cap
 from .icl import base_cache, fit_demos
 from .serialize import fixed_chars, parse_answer, render
@@ -25,6 +26,7 @@ class ICLVoteConfig(BaseModel):
     max_prompt_tokens: int = Field(4096, description="drop the earliest demos until a prompt fits (as plain ICL)")
     depth: Literal[1, 2] = Field(1, description="1: one vote over all answers; 2: marc's per-transform "
                                                 "top-3 first (helps only when transforms repeat, n_views > 8)")
+    choices: Choices = Field("free", description="'options': each view answers a query with options by the likeliest one")
 
 
 class ICLVote:
@@ -44,6 +46,7 @@ class ICLVote:
         prompts: list[str] = []
         caps: list[int] = []
         fixed: list[int] = []
+        options: list[list[str]] = []
         for i in range(len(task.test)):
             for t in seen:
                 query = t.test[i].input
@@ -51,8 +54,9 @@ class ICLVote:
                 prompts.append(render(demos, query, task.kind).prompt)
                 caps.append(answer_cap(t, query, runtime))
                 fixed.append(fixed_chars(prompts[-1], query, task.kind))
+                options.append(candidates(t, query) if cfg.choices == "options" else [])
         # all test inputs and views in one batch; the views' demonstrations stay in the prefix cache
-        gen = runtime.generate(prompts, task.kind, caps, **base_cache(runtime, fixed))
+        gen = answer(runtime, prompts, task.kind, caps, options, **base_cache(runtime, fixed))
 
         progress("voting", {"views": len(vs)})
         attempts: list[list[Value]] = []

@@ -16,7 +16,7 @@ Kind = Literal["grid", "text"]
 MAX_GRID_SIDE = 30
 MAX_TEXT_CHARS = 4000        # one input or output; longer would not fit the small model's context anyway
 MAX_DEMOS = 32
-MAX_TESTS = 8
+MAX_TESTS = 256              # a BIG-bench demonstration set answers every other example of its file
 MAX_FILE_BYTES = 2_000_000   # a 30x30 ARC task is ~10 kB; anything near this is not a task
 MAX_ATTEMPTS = 2             # ARC's pass@2
 
@@ -50,7 +50,10 @@ class Task(BaseModel):
             if e.output is not None:
                 d["output"] = e.output
             return d
-        return {"train": [ex(e) for e in self.train], "test": [ex(e) for e in self.test]}
+        out: dict[str, Any] = {"train": [ex(e) for e in self.train], "test": [ex(e) for e in self.test]}
+        if self.scoring != "exact":
+            out["scoring"] = self.scoring
+        return out
 
     def content_hash(self) -> str:
         """Stable hash of the demonstrations and test inputs (not the name, not test outputs)."""
@@ -144,7 +147,7 @@ def task_from_obj(obj: Any, name: str = "task") -> Task:
     """Validate ARC-shaped JSON data (`{"train": [...], "test": [...]}`) into a Task."""
     if not isinstance(obj, dict):
         raise TaskError(f"expected a JSON object with 'train' and 'test', got {type(obj).__name__}")
-    unknown = set(obj) - {"train", "test", "name"}
+    unknown = set(obj) - {"train", "test", "name", "scoring"}
     if unknown:
         raise TaskError(f"unknown top-level key(s) {sorted(unknown)}; expected 'train' and 'test'")
     for key in ("train", "test"):
@@ -157,7 +160,10 @@ def task_from_obj(obj: Any, name: str = "task") -> Task:
     test = _check_examples(obj["test"], "test", False, kinds)
     if not test:
         raise TaskError("test: no test inputs; at least one is needed")
-    return Task(kind=kinds["kind"], train=train, test=test, name=str(obj.get("name", name)))
+    scoring = obj.get("scoring", "exact")
+    if scoring not in ("exact", "normalised"):
+        raise TaskError(f"scoring: {scoring!r}; expected 'exact' or 'normalised'")
+    return Task(kind=kinds["kind"], train=train, test=test, name=str(obj.get("name", name)), scoring=scoring)
 
 
 def task_from_json(text: str | bytes, name: str = "task") -> Task:

@@ -13,9 +13,16 @@ def add_arguments(p) -> None:
     p.add_argument("--strategies-file", default=None, help="YAML/JSON file of extra strategies")
     p.add_argument("--json", action="store_true", help="one JSON object per task on stdout")
     p.add_argument("--db", default=None, help="log outcomes to this SQLAlchemy URL (or set TTTC_DB)")
+    bb = p.add_argument_group("BIG-bench / BBH task files ({\"examples\": [{\"input\", \"target\"}, ...]})")
+    bb.add_argument("--demos", type=int, default=10, help="demonstrations drawn from the file (default: %(default)s)")
+    bb.add_argument("--queries", type=int, default=None, help="queries after them (default: all the other examples)")
+    bb.add_argument("--seed", type=int, default=0, help="seed of the draw (default: %(default)s)")
 
 
 def run(args) -> int:
+    from pydantic import ValidationError
+
+    from strategies.bigbench import Sampling
     from strategies.registry import registry
     from strategies.task import TaskError, load_task, score, task_paths
 
@@ -24,11 +31,17 @@ def run(args) -> int:
         reg.load_file(args.strategies_file)
     if args.strategy != "auto":
         reg.get(args.strategy)  # fail before loading the model
+    try:
+        sampling = Sampling(demos=args.demos, queries=args.queries, seed=args.seed)
+    except ValidationError as e:
+        err = e.errors()[0]
+        print(f"tttc ask: --{err['loc'][0]}: {err['msg']}", file=sys.stderr)
+        return 2
     failed = 0
     tasks = []
     for path in task_paths(args.paths):
         try:
-            tasks.append(load_task(path))
+            tasks.append(load_task(path, sampling))
         except TaskError as e:
             print(f"tttc ask: {e}", file=sys.stderr)
             failed += 1

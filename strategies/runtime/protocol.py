@@ -35,4 +35,7 @@ class ModelRuntime(Protocol):
     def token_logprobs(self, prompts: Sequence[str], answers: Sequence[str],
                        batch_size: int = 8) -> tuple[list[list[float]], Cost]: ...
 
+    def choice_logprobs(self, prompt: str, choices: Sequence[str]) -> tuple[list[float], Cost]:
+        """Sum of log P(choice tokens | prompt) per choice, the prompt computed once."""
+
     def score(self, prompts: Sequence[str], answers: Sequence[str]) -> tuple[list[float], Cost]: ...

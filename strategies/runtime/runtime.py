@@ -287,6 +287,31 @@ class Runtime:
                 tokens += len(p) + len(a)
         return out, Cost.inference(self.n_params, tokens, 0, time.perf_counter() - start)
 
+    @torch.inference_mode()
+    def choice_logprobs(self, prompt: str, choices: Sequence[str]) -> tuple[list[float], Cost]:
+        """Sum of log P(choice tokens | prompt) for each choice. The prompt is prefilled once and its
+        key/value cache copied for each choice, so k short choices cost about one prompt, not k."""
+        import copy
+        start = time.perf_counter()
+        p = self.encode(prompt)
+        tokens = len(p)
+        out: list[float] = []
+        with self.generation_precision():
+            first = self.model(input_ids=torch.tensor([p], device=self.device), use_cache=True, logits_to_keep=1)
+            head = torch.log_softmax(first.logits[0, -1].float(), dim=-1)
+            for choice in choices:
+                full = self.encode(prompt + choice)
+                cont = full[len(p):] if full[:len(p)] == p else self.encode(choice)
+                total = float(head[cont[0]]) if cont else 0.0
+                if len(cont) > 1:
+                    step = self.model(input_ids=torch.tensor([cont[:-1]], device=self.device),
+                                      past_key_values=copy.deepcopy(first.past_key_values), use_cache=True)
+                    lps = torch.log_softmax(step.logits[0].float(), dim=-1)
+                    total += float(sum(lps[j, cont[j + 1]] for j in range(len(cont) - 1)))
+                out.append(total)
+                tokens += len(cont)
+        return out, Cost.inference(self.n_params, tokens, 0, time.perf_counter() - start)
+
     def score(self, prompts: Sequence[str], answers: Sequence[str]) -> tuple[list[float], Cost]:
         """Sum of answer log-probabilities, one per (prompt, answer) pair."""
         lps, cost = self.token_logprobs(prompts, answers)

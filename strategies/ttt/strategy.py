@@ -9,6 +9,7 @@ from typing import Any, Callable, Literal
 from pydantic import BaseModel, ConfigDict, Field
 
 from ..base import Progress, Result, no_progress
+from ..choices import Choices
 from ..cost import Cost
 from ..task import MAX_ATTEMPTS, Task, Value
 from .adapters import (LoraSettings, attached, cache_key, demos_hash, folded, merged, seeded, shared_cache,
@@ -46,6 +47,8 @@ class TTTConfig(BaseModel):
                                                  "views (ARChitects); costs one scoring pass per candidate and view")
     rescore: int = Field(4, ge=2, description="how many top vote candidates augmentation scoring re-ranks")
     seed: int = Field(0, description="seed for the inference views")
+    choices: Choices = Field("free", description="'options': each view answers a query with options by the "
+                                                  "likeliest one (strategies/choices.py)")
     cache: bool = Field(True, description="reuse a trained adapter for the same demos, settings and model")
     cache_dir: str | None = Field(None, description="also keep adapters on disk here (peft save_pretrained folders)")
 
@@ -150,13 +153,14 @@ def answer_with_views(task: Task, runtime: ModelRuntime, cfg: TTTConfig, progres
     Returns attempts (best first, at most 2 per test input), their vote shares, the cost, and info.
     """
     from ..augment import views
+    from ..choices import answer, candidates
     from ..runtime.caps import answer_cap
     from ..serialize import fixed_chars, parse_answer, render
     from ..voting import augmentation_score, vote
 
     vs = views(task, cfg.n_views, cfg.seed)
     seen = [v.apply(task) for v in vs]
-    prompts, caps, fixed = [], [], []
+    prompts, caps, fixed, options = [], [], [], []
     for i in range(len(task.test)):
         for t in seen:
             query = t.test[i].input
@@ -164,8 +168,9 @@ def answer_with_views(task: Task, runtime: ModelRuntime, cfg: TTTConfig, progres
             prompts.append(prompt)
             caps.append(answer_cap(t, query, runtime))
             fixed.append(fixed_chars(prompt, query, task.kind))
+            options.append(candidates(t, query) if cfg.choices == "options" else [])
     progress("answering", {"prompts": len(prompts)})
-    gen = runtime.generate(prompts, task.kind, caps, prefix_chars=fixed, cache_tag=weights_tag)
+    gen = answer(runtime, prompts, task.kind, caps, options, prefix_chars=fixed, cache_tag=weights_tag)
     cost = gen.cost
 
     progress("voting", {"views": len(vs), "depth": cfg.depth})
@@ -186,7 +191,7 @@ def answer_with_views(task: Task, runtime: ModelRuntime, cfg: TTTConfig, progres
         valid.append(sum(value is not None for _, value in candidates))
     return attempts, shares, cost, {"n_views": len(vs), "views": [v.name for v in vs], "valid_answers": valid,
                                     "depth": cfg.depth, "aug_scoring": cfg.aug_scoring,
-                                    "prefix_cached_tokens": gen.cached_tokens}
+                                    "prefix_cached_tokens": gen.cached_tokens, "constrained": gen.constrained}
 
 
 def _invert(view: Any, value: Value | None) -> Value | None:
