@@ -11,7 +11,7 @@ import pytest
 from strategies.registry import KINDS, Registry, StrategyError, registry
 
 README = Path(__file__).resolve().parents[1] / "README.md"
-REQUIRED = {"icl", "icl-vote", "ttt-lite", "ttt", "ttt-max", "tlm"}
+REQUIRED = {"zero-shot", "icl", "icl-vote", "ttt-lite", "ttt", "ttt-max", "tlm"}
 
 
 def fresh() -> Registry:
@@ -95,7 +95,7 @@ def test_a_missing_file_and_bad_json_are_clear_errors(tmp_path):
 
 
 def test_an_unknown_strategy_name_lists_the_known_ones():
-    with pytest.raises(StrategyError, match=r"unknown strategy 'tt'; known: icl, icl-vote"):
+    with pytest.raises(StrategyError, match=r"unknown strategy 'tt'; known: zero-shot, icl, icl-vote"):
         registry().get("tt")
 
 
