@@ -15,16 +15,19 @@ from strategies.runtime.protocol import ModelRuntime
 
 HERE = Path(__file__).resolve().parent
 TASKS_DIR = HERE / "demo_tasks"
-# in showing order: easy text tasks plain ICL gets with the small embedded models, between hard ones (held-out
-# made-up labels on phrases, grid geometry and a composition)
-TASKS: list[tuple[str, str, str]] = [   # (file stem, family, what we expect of plain ICL)
+BBH_DIR = HERE.parents[1] / "shared" / "data" / "bbh"
+# In showing order: text rules plain ICL gets, grid geometry, rules the model does not know (two held-out families
+# where plain ICL fails and TTT succeeds in the committed outcome logs, and made-up labels), and a BIG-Bench
+# Hard task (when ../shared/data/bbh is there). A source is a bundled file stem, `family:NAME-SEED`
+# (a held-out family's task, eval/suites/families) or `bbh:TASK` (3 queries on 10 seeded demonstrations).
+TASKS: list[tuple[str, str, str]] = [   # (source, family, what we expect of plain ICL)
     ("upper", "text: string op", "easy"),
     ("flip", "grid: geometry", "hard"),
-    ("last_word", "text: string op", "easy"),
+    ("family:alternate_case-10000001", "text: held-out rule (every other word in capitals)", "hard"),
+    ("bbh:boolean_expressions", "BIG-Bench Hard: boolean expressions", "mixed"),
+    ("family:word_to_number-10000003", "text: held-out rule (number words to digits)", "hard"),
     ("made_up_labels", "text: made-up labels", "hard"),
-    ("rotate", "grid: geometry", "hard"),
     ("lower", "text: string op", "easy"),
-    ("compose", "grid: composition", "hard"),
 ]
 SUITE = "demo"
 TINY_TTT = {"train": {"max_steps": 2, "eval_every": 0}, "n_views": 2}   # --tiny: plumbing in seconds
@@ -62,10 +65,24 @@ def shrink_ttt() -> None:
     reg.add(Spec("ttt", ttt.kind, settings, "demo --tiny: two training steps"), replace=True)
 
 
-def load_tasks(limit: int | None) -> list[tuple[Any, str, str]]:
+def load_source(source: str) -> Any:
+    """The task a TASKS source names; None for a BBH task when the BBH files are not beside the repository."""
     from strategies.task import load_task
+    if source.startswith("family:"):
+        from eval.suites.families import make_task
+        name, seed = source.split(":", 1)[1].rsplit("-", 1)
+        return make_task(name, int(seed))
+    if source.startswith("bbh:"):
+        from strategies.bigbench import Sampling
+        path = BBH_DIR / f"{source.split(':', 1)[1]}.json"
+        return load_task(path, Sampling(demos=10, queries=3, seed=0)) if path.is_file() else None
+    return load_task(TASKS_DIR / f"{source}.json")
+
+
+def load_tasks(limit: int | None) -> list[tuple[Any, str, str]]:
     chosen = TASKS[:limit] if limit is not None else TASKS
-    return [(load_task(TASKS_DIR / f"{stem}.json"), family, expect) for stem, family, expect in chosen]
+    loaded = [(load_source(src), family, expect) for src, family, expect in chosen]
+    return [(task, family, expect) for task, family, expect in loaded if task is not None]
 
 
 # -- showing progress ---------------------------------------------------------------------------
@@ -110,14 +127,14 @@ class Turn:
     reason: str
     result: Any                                   # strategies.base.Result
     features: dict[str, float] = field(default_factory=dict)
-    route_s: float = 0.0                          # seconds spent deciding the route (features)
+    route_s: float = 0.0                          # seconds spent deciding the route (in the result's cost)
     thread: str | None = None
 
 
 def solve_message(task) -> str:
     """What a user would send: the demonstrations and the test inputs, never the answers."""
     body = task.to_json()
-    return "Solve this task:\n" + json.dumps({"train": body["train"], "test": [{"input": t["input"]} for t in body["test"]]})
+    return "Solve this task:\n" + json.dumps({**body, "test": [{"input": t["input"]} for t in body["test"]]})
 
 
 def graph_agent(model: str | None, runtime: ModelRuntime) -> Callable[[Any, Progress], Turn]:
@@ -137,7 +154,7 @@ def graph_agent(model: str | None, runtime: ModelRuntime) -> Callable[[Any, Prog
             raise RuntimeError(f"the agent did not answer: {state.get('reply', '')[:300]}")
         f = state.get("features") or {}
         return Turn(state["choice"], state.get("reason", ""), Result.model_validate(state["result"]),
-                    f.get("values") or {}, (f.get("cost") or {}).get("wall_s", 0.0), thread)
+                    f.get("values") or {}, state.get("decide_s", 0.0), thread)
 
     return turn
 
@@ -172,9 +189,13 @@ def run_task(i: int, n: int, task, family: str, expect: str, agent, runtime, log
     right = log_outcome(log, task, turn.result, runtime.model_id, family, features=turn.features,
                         route_reason=turn.reason or None, thread_id=turn.thread)
     mark = {True: "correct", False: "wrong", None: "unscored"}[right]
+    if len(task.test) > 1 and right is not None:
+        from strategies.task import score_each
+        mark = f"{sum(score_each(task, turn.result.prediction()))}/{len(task.test)} queries right"
     print(f"  answer: {show_answer(task, turn.result)}  -> {mark}"
           + ("" if right else f" (expected {show_answer(task, _expected(task))})"), flush=True)
-    print(f"  cost: {cost_line(turn.result.cost)}; deciding the route: {turn.route_s:.1f} s", flush=True)
+    print(f"  cost: {cost_line(turn.result.cost)}, of which deciding the route: {turn.result.cost.decide_s:.1f} s",
+          flush=True)
     out = {"task": task.name, "strategy": turn.strategy, "correct": right, "seconds": turn.result.cost.wall_s}
     if baseline and turn.strategy != "icl":
         from strategies.registry import get_strategy
