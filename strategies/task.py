@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -17,6 +18,9 @@ MAX_DEMOS = 32
 MAX_TESTS = 8
 MAX_FILE_BYTES = 2_000_000   # a 30x30 ARC task is ~10 kB; anything near this is not a task
 MAX_ATTEMPTS = 2             # ARC's pass@2
+TOP_LEVEL_KEYS = ("train", "test", "name")   # others (`uuid`, `source`, ... from other tools) are ignored
+
+log = logging.getLogger(__name__)
 
 
 class TaskError(ValueError):
@@ -137,16 +141,21 @@ def _check_examples(raw: Any, section: str, need_output: bool, kinds: dict[str, 
     return tuple(out)
 
 
-def task_from_obj(obj: Any, name: str = "task") -> Task:
-    """Validate ARC-shaped JSON data (`{"train": [...], "test": [...]}`) into a Task."""
+def task_from_obj(obj: Any, name: str = "task", source: str | None = None) -> Task:
+    """Validate ARC-shaped JSON data (`{"train": [...], "test": [...]}`) into a Task. Other top-level
+    keys are ignored with one warning naming them and `source` (the file; default: the task's name)."""
     if not isinstance(obj, dict):
         raise TaskError(f"expected a JSON object with 'train' and 'test', got {type(obj).__name__}")
-    unknown = set(obj) - {"train", "test", "name"}
+    unknown = sorted(str(k) for k in obj if k not in TOP_LEVEL_KEYS)
     if unknown:
-        raise TaskError(f"unknown top-level key(s) {sorted(unknown)}; expected 'train' and 'test'")
+        log.warning("%s: ignored unknown top-level key(s) %s; a task reads 'train', 'test' and 'name'",
+                    source or obj.get("name") or name, unknown)
     for key in ("train", "test"):
         if key not in obj:
             raise TaskError(f"missing '{key}'")
+    given = obj.get("name")
+    if isinstance(given, bool) or not isinstance(given, (str, int, type(None))):
+        raise TaskError(f"name: expected a string, got {type(given).__name__}")
     kinds: dict[str, str] = {}
     train = _check_examples(obj["train"], "train", True, kinds)
     if not train:
@@ -154,17 +163,17 @@ def task_from_obj(obj: Any, name: str = "task") -> Task:
     test = _check_examples(obj["test"], "test", False, kinds)
     if not test:
         raise TaskError("test: no test inputs; at least one is needed")
-    return Task(kind=kinds["kind"], train=train, test=test, name=str(obj.get("name", name)))
+    return Task(kind=kinds["kind"], train=train, test=test, name=name if given is None else str(given))
 
 
-def task_from_json(text: str | bytes, name: str = "task") -> Task:
+def task_from_json(text: str | bytes, name: str = "task", source: str | None = None) -> Task:
     if len(text) > MAX_FILE_BYTES:
         raise TaskError(f"{len(text)} bytes, the limit for one task is {MAX_FILE_BYTES}")
     try:
         obj = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise TaskError(f"not valid JSON: {e}") from None
-    return task_from_obj(obj, name)
+    return task_from_obj(obj, name, source)
 
 
 def load_task(path: str | Path) -> Task:
@@ -173,7 +182,7 @@ def load_task(path: str | Path) -> Task:
     try:
         if path.stat().st_size > MAX_FILE_BYTES:
             raise TaskError(f"{path.stat().st_size} bytes, the limit for one task is {MAX_FILE_BYTES}")
-        return task_from_json(path.read_bytes(), name=path.stem)
+        return task_from_json(path.read_bytes(), name=path.stem, source=str(path))
     except TaskError as e:
         raise TaskError(f"{path}: {e}") from None
     except OSError as e:
