@@ -1,10 +1,10 @@
-"""What a graph run needs but a thread does not store: the model, the outcome log, the stop signal."""
+"""What a graph run needs but a thread does not store, as plain data: the model's name, the log's URL."""
 from __future__ import annotations
 
 import os
 import threading
 from dataclasses import dataclass
-from typing import Any, Callable, Literal
+from typing import Any, Literal
 
 TINY = "tiny"   # model name of the random 2-layer test model: plumbing in seconds, answers are noise
 
@@ -15,18 +15,17 @@ _LOCK = threading.Lock()
 
 @dataclass
 class Context:
-    """Run dependencies; defaults work for `langgraph dev`, which passes no context."""
-    model: str | None = None          # embedded model name (smollm2, gemma3-270m), a local HF folder, or "tiny"
-    runtime: Any = None               # an already-loaded strategies.runtime.Runtime; wins over `model`
+    """Run settings, plain data so that LangGraph's tooling can render them; defaults work for
+    `langgraph dev`, which passes no context. The loaded model comes from this process's runtimes
+    (`load_runtime`, `add_runtime`); the stop signal is LangGraph's run control (controller/threads.py)."""
+    model: str | None = None          # embedded model name (smollm2, gemma3-270m), a local HF folder, "tiny",
+                                      # or the name an already-loaded runtime was added under (`add_runtime`)
     db: str | None = None             # outcome-log SQLAlchemy URL; None: $TTTC_DB, and no logging when unset
     features: Literal["router", "all"] = "router"   # "router": what the router reads (see graph.featurize);
                                                     # "all": every feature, for outcome rows to train on
-    should_stop: Callable[[], bool] | None = None   # polled at every progress report; True cancels the run
 
     def get_runtime(self) -> Any:
-        if self.runtime is None:
-            self.runtime = load_runtime(self.model)
-        return self.runtime
+        return load_runtime(self.model)
 
     def outcome_log(self) -> Any:
         """The OutcomeLog to append to, or None when no database is configured."""
@@ -47,3 +46,17 @@ def load_runtime(model: str | None = None) -> Any:
             from strategies.runtime import Runtime, tiny_runtime
             _RUNTIMES[model] = tiny_runtime() if model == TINY else Runtime.load(model)
         return _RUNTIMES[model]
+
+
+def add_runtime(runtime: Any, name: str | None = None) -> str:
+    """Make an already-loaded runtime the one `Context(model=name)` runs on in this process; `name`
+    defaults to the runtime's model_id. Returns the name."""
+    name = name or runtime.model_id
+    with _LOCK:
+        _RUNTIMES[name] = runtime
+    return name
+
+
+def loaded_runtime(model: str | None = None) -> Any | None:
+    """The runtime `model` names if it is loaded already, else None (loads nothing)."""
+    return _RUNTIMES.get(model)

@@ -6,6 +6,8 @@ import sqlite3
 from pathlib import Path
 from typing import Any, Callable
 
+from langgraph.runtime import RunControl
+
 DEFAULT_THREADS = "tttc_threads.sqlite"   # beside the default outcome log (sqlite:///tttc.db)
 STREAM_MODES = ["custom", "values"]   # progress events, and the state after each step
 
@@ -33,20 +35,45 @@ def open_checkpointer(where: str | None = None) -> Any:
     return SqliteSaver(sqlite3.connect(path, check_same_thread=False))
 
 
+class StopControl(RunControl):
+    """LangGraph's run control, asked to drain as soon as `should_stop()` says so: the graph stops
+    before its next node, and a training node polls it every step (graph._run)."""
+    __slots__ = ("_should_stop",)
+
+    def __init__(self, should_stop: Callable[[], bool] | None = None):
+        super().__init__()
+        self._should_stop = should_stop
+
+    @property
+    def drain_requested(self) -> bool:
+        if not super().drain_requested and self._should_stop is not None and self._should_stop():
+            self.request_drain("stopped")
+        return super().drain_requested
+
+
 def run_turn(graph: Any, thread_id: str, message: str, context: Any, strategy: str | None = None,
-             earlier: list[str] | None = None, on_event: Callable[[dict[str, Any]], None] | None = None
-             ) -> dict[str, Any]:
-    """Run one message on a thread; progress events go to `on_event`; returns the thread's state after it."""
+             earlier: list[str] | None = None, on_event: Callable[[dict[str, Any]], None] | None = None,
+             should_stop: Callable[[], bool] | None = None) -> dict[str, Any]:
+    """Run one message on a thread; progress events go to `on_event`; returns the thread's state after it.
+    `should_stop` is polled between nodes and at every progress report; True ends the run (Cancelled)."""
+    from langgraph.errors import GraphDrained
+
+    from controller.graph import Cancelled
+
     config = {"configurable": {"thread_id": thread_id}}
     turn: dict[str, Any] = {"message": message, "strategy": strategy}
     if earlier:
         turn["earlier"] = list(earlier)
     state: dict[str, Any] = {}
-    for mode, data in graph.stream(turn, config, context=context, stream_mode=STREAM_MODES):
-        if mode == "custom" and on_event:
-            on_event(data)
-        elif mode == "values":
-            state = data
+    try:
+        for mode, data in graph.stream(turn, config, context=context, stream_mode=STREAM_MODES,
+                                       control=StopControl(should_stop)):
+            if mode == "custom" and on_event:
+                on_event(data)
+            elif mode == "values":
+                state = data
+    except GraphDrained as e:
+        raise Cancelled(f"the run was stopped between steps ({e})") from None
     return state
 
 

@@ -118,7 +118,7 @@ def solve_message(task) -> str:
     return "Solve this task:\n" + json.dumps({"train": body["train"], "test": [{"input": t["input"]} for t in body["test"]]})
 
 
-def graph_agent(model: str | None, runtime: Any) -> Callable[[Any, Progress], Turn] | None:
+def graph_agent(model: str | None) -> Callable[[Any, Progress], Turn] | None:
     """One turn of the controller graph per task, or None when the graph cannot be imported."""
     try:
         from controller.graph import graph
@@ -129,7 +129,7 @@ def graph_agent(model: str | None, runtime: Any) -> Callable[[Any, Progress], Tu
     from strategies.base import Result
 
     # no db: the demo logs each row itself, with its family and suite, scored against the held-back answers
-    context = Context(model=model, runtime=runtime)   # features: what the router reads, as the agent does
+    context = Context(model=model)   # features: what the router reads, as the agent does
 
     def turn(task, show: Progress) -> Turn:
         thread = uuid.uuid4().hex[:8]
@@ -214,6 +214,8 @@ def _expected(task):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
+    from controller import console
+    console.setup("tttc demo")   # library warnings to the debug log, not between the demo's lines
     from controller.context import TINY, load_runtime
     from controller.log import OutcomeLog
 
@@ -224,7 +226,7 @@ def main(argv: list[str] | None = None) -> int:
     model = TINY if args.tiny else args.model
     print(f"loading the model{' (tiny: random weights, answers are noise)' if args.tiny else ''} ...", flush=True)
     runtime = load_runtime(model)
-    agent = graph_agent(model, runtime)
+    agent = graph_agent(model)
     print(f"model: {runtime.model_id}; agent: {'the controller graph' if agent else 'Answerer (no graph)'}; "
           f"{len(tasks)} tasks; outcomes -> {args.db}", flush=True)
     agent = agent or answerer_agent(runtime)
