@@ -72,7 +72,7 @@ def _check_grid(value: Any, where: str) -> Grid:
         raise TaskError(f"{where}: grid is empty")
     if len(value) > MAX_GRID_SIDE:
         raise TaskError(f"{where}: grid has {len(value)} rows, the limit is {MAX_GRID_SIDE}")
-    width = None
+    width, rows = None, []
     for r, row in enumerate(value):
         if not isinstance(row, list):
             raise TaskError(f"{where}: row {r} is {type(row).__name__}, expected a list of ints")
@@ -84,12 +84,18 @@ def _check_grid(value: Any, where: str) -> Grid:
                 raise TaskError(f"{where}: grid has {width} columns, the limit is {MAX_GRID_SIDE}")
         elif len(row) != width:
             raise TaskError(f"{where}: row {r} has {len(row)} cells, row 0 has {width}")
-        for c, cell in enumerate(row):
-            if isinstance(cell, bool) or not isinstance(cell, int):
-                raise TaskError(f"{where}: cell ({r},{c}) is {cell!r}, expected an int 0..9")
-            if not 0 <= cell <= 9:
-                raise TaskError(f"{where}: cell ({r},{c}) is {cell}, colours must be 0..9")
-    return [list(row) for row in value]
+        rows.append([_colour(cell, f"{where}: cell ({r},{c})") for c, cell in enumerate(row)])
+    return rows
+
+
+def _colour(cell: Any, where: str) -> int:
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)   # JSON has one number type: 7.0 is the integer 7 (as JSON Schema reads it)
+    if isinstance(cell, bool) or not isinstance(cell, int):
+        raise TaskError(f"{where} is {cell!r}, expected an int 0..9")
+    if not 0 <= cell <= 9:
+        raise TaskError(f"{where} is {cell}, colours must be 0..9")
+    return cell
 
 
 def _check_text(value: Any, where: str) -> str:
