@@ -61,3 +61,10 @@ def test_a_numeric_name_is_kept_as_text_and_a_null_one_falls_back():
 def test_a_name_of_another_type_is_refused():
     with pytest.raises(TaskError, match="name: expected a string, got list"):
         task_from_obj({**GOOD, "name": ["a"]})
+
+
+def test_a_whole_number_written_as_a_float_is_that_colour():
+    task = task_from_obj({"train": [{"input": [[7.0, 1]], "output": [[1, 7]]}], "test": [{"input": [[2.0]]}]})
+    assert task.train[0].input == [[7, 1]] and type(task.test[0].input[0][0]) is int
+    with pytest.raises(TaskError, match=r"cell \(0,0\) is 2.5"):
+        task_from_obj({"train": [{"input": [[2.5]], "output": [[1]]}], "test": [{"input": [[2]]}]})
