@@ -37,7 +37,10 @@ def run(args) -> int:
         return 1
     from controller.answer import Answerer
     answerer = Answerer(model=args.model, db=args.db or os.environ.get("TTTC_DB"))
+    from controller.progress import Bar   # over the tasks on a terminal; none for --json or a pipe
+    bar = Bar(len(tasks), "ask", live=len(tasks) > 1 and not args.json and sys.stdout.isatty())
     for task in tasks:
+        bar.describe(task.name)
         out = answerer.answer(task, args.strategy)
         correct = score(task, out.result.prediction())
         row = {"task": task.name, "strategy": out.result.strategy, "attempts": out.result.attempts,
@@ -54,4 +57,6 @@ def run(args) -> int:
             c = out.result.cost
             print(f"{task.name}: {out.result.strategy} -> {mark}  ({c.wall_s:.1f}s, {c.tokens_trained} tokens trained)"
                   + (f"  [{out.route_reason}]" if out.route_reason else ""), flush=True)
+        bar.update()
+    bar.close()
     return 1 if failed else 0
