@@ -62,3 +62,14 @@ def setup(prog: str = "tttc") -> None:
     for h in handlers:
         h._tttc = True   # type: ignore[attr-defined]
         root.addHandler(h)
+
+
+def adopt_transformers() -> None:
+    """After setup(): transformers' log records join the rest (debug log, not stderr). transformers keeps
+    its own stderr handler and does not propagate, so this is called where a model loads (it imports
+    transformers, which loading does anyway)."""
+    if not any(getattr(h, "_tttc", False) for h in logging.getLogger().handlers):
+        return   # no setup(): a library user's logging is theirs
+    from transformers.utils import logging as hf_logging
+    hf_logging.disable_default_handler()
+    hf_logging.enable_propagation()

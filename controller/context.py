@@ -43,6 +43,8 @@ def load_runtime(model: str | None = None) -> Any:
     """One loaded runtime per model name in this process (loading takes seconds; the weights are shared)."""
     with _LOCK:
         if model not in _RUNTIMES:
+            from controller import console
+            console.adopt_transformers()   # its load-time warnings go to the debug log too, under the CLI
             from strategies.runtime import Runtime, tiny_runtime
             _RUNTIMES[model] = tiny_runtime() if model == TINY else Runtime.load(model)
         return _RUNTIMES[model]

@@ -22,6 +22,9 @@ def fresh(tmp_path, monkeypatch):
         h.close()
         root.removeHandler(h)
     logging.captureWarnings(False)
+    from transformers.utils import logging as hf_logging   # as transformers leaves itself
+    hf_logging.enable_default_handler()
+    hf_logging.disable_propagation()
 
 
 def test_a_library_warning_goes_to_the_debug_log_not_to_stderr(fresh, capsys):
@@ -39,7 +42,15 @@ def test_a_warning_of_this_project_reaches_stderr_as_one_line(fresh, capsys):
 
 def test_a_library_log_record_stays_out_of_stderr(fresh, capsys):
     console.setup()
-    logging.getLogger("transformers.modeling_utils").warning("some weights were not used")
+    logging.getLogger("urllib3.connectionpool").warning("retrying")
+    assert capsys.readouterr().err == "" and "retrying" in fresh.read_text()
+
+
+def test_transformers_own_handler_is_adopted_where_a_model_loads(fresh, capsys):
+    from transformers.utils import logging as hf_logging
+    console.setup()
+    console.adopt_transformers()
+    hf_logging.get_logger("transformers.modeling_utils").warning("some weights were not used")
     assert capsys.readouterr().err == "" and "some weights were not used" in fresh.read_text()
 
 
@@ -53,5 +64,5 @@ def test_setup_twice_adds_no_second_line(fresh, capsys):
 def test_with_tttc_debug_library_warnings_reach_stderr_too(fresh, capsys, monkeypatch):
     monkeypatch.setenv("TTTC_DEBUG", "1")
     console.setup()
-    logging.getLogger("transformers").warning("noisy")
+    logging.getLogger("urllib3").warning("noisy")
     assert "noisy" in capsys.readouterr().err
