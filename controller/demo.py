@@ -11,7 +11,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
-from strategies.runtime.protocol import ModelRuntime
 
 HERE = Path(__file__).resolve().parent
 TASKS_DIR = HERE / "demo_tasks"
@@ -137,7 +136,7 @@ def solve_message(task) -> str:
     return "Solve this task:\n" + json.dumps({**body, "test": [{"input": t["input"]} for t in body["test"]]})
 
 
-def graph_agent(model: str | None, runtime: ModelRuntime) -> Callable[[Any, Progress], Turn]:
+def graph_agent(model: str | None) -> Callable[[Any, Progress], Turn]:
     """One turn of the controller graph per task, on a fresh thread, as a chat user would send it."""
     from controller.context import Context
     from controller.graph import graph
@@ -145,7 +144,7 @@ def graph_agent(model: str | None, runtime: ModelRuntime) -> Callable[[Any, Prog
     from strategies.base import Result
 
     # no db: the demo logs each row itself, with its family and suite, scored against the held-back answers
-    context = Context(model=model, runtime=runtime)   # features: what the router reads, as the agent does
+    context = Context(model=model)   # features: what the router reads, as the agent does
 
     def turn(task, show: Progress) -> Turn:
         thread = uuid.uuid4().hex[:8]
@@ -215,8 +214,11 @@ def _expected(task):
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     started = time.perf_counter()
-    from strategies.runtime.loaded import TINY, load_runtime
+    from controller import console
+    console.setup("tttc demo")   # library warnings to the debug log, not between the demo's lines
+    from controller.context import load_runtime
     from policies.outcomes import OutcomeLog
+    from strategies.runtime.loaded import TINY
 
     if args.tiny:
         shrink_ttt()
@@ -225,7 +227,7 @@ def main(argv: list[str] | None = None) -> int:
     model = TINY if args.tiny else args.model
     print(f"loading the model{' (tiny: random weights, answers are noise)' if args.tiny else ''} ...", flush=True)
     runtime = load_runtime(model)
-    agent = graph_agent(model, runtime)
+    agent = graph_agent(model)
     print(f"model: {runtime.model_id}; agent: the controller graph; {len(tasks)} tasks; outcomes -> {args.db}",
           flush=True)
     show = Progress()

@@ -224,10 +224,13 @@ def _task(state: State):
 
 
 def _run(spec, state: State, runtime: Runtime[Context]):
-    """Run a strategy with progress going to the custom stream. A strategy that takes `should_stop`
-    stops itself; for one that does not, the next progress report raises Cancelled."""
+    """Run a strategy with progress going to the custom stream. The stop signal is the run's control
+    (controller/threads.py): a strategy that takes `should_stop` stops itself; for one that does not,
+    the next progress report raises Cancelled."""
     ctx = _ctx(runtime)
-    stop = ctx.should_stop or (lambda: False)
+
+    def stop() -> bool:
+        return runtime.drain_requested
     strategy = spec.build()
     takes_stop = "should_stop" in inspect.signature(strategy.run).parameters
 

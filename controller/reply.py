@@ -54,3 +54,14 @@ def format_reply(kind: str, result: dict[str, Any], strategy: str, reason: str, 
     if note:
         lines.insert(0, f"({note})")
     return "\n".join(lines)
+
+
+def cut_to_tokens(text: str, limit: int | None, tokenizer: Any) -> tuple[str, bool]:
+    """The reply cut to at most `limit` tokens of the model's tokenizer, as OpenAI's `max_tokens` cuts a
+    completion, and whether it was cut. The cut falls where a token starts, so the text is a prefix."""
+    if limit is None or not text:
+        return text, False
+    spans = tokenizer(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    if len(spans) <= limit:
+        return text, False
+    return text[:spans[limit][0]], True

@@ -1,7 +1,9 @@
 """What one turn brings in (InputState) and what a thread remembers between turns (State)."""
 from __future__ import annotations
 
-from typing import Any, TypedDict
+from typing import Any
+
+from typing_extensions import TypedDict   # pydantic builds JSON schemas only from this one on Python < 3.12
 
 # Everything here is plain JSON (dicts, lists, str, numbers), so any checkpointer stores it and a
 # thread reads back the same after a restart.

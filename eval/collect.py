@@ -84,10 +84,11 @@ def plan(tasks: Sequence[Task], specs: Sequence[Spec], done: set[tuple[str, str,
 
 
 def collect(tasks: Sequence[Task], specs: Sequence[Spec], log: Any, executor: Executor, suite: str | None = None,
-            show_progress: bool = True) -> Tally:
+            show_progress: bool = True, make_bar: Callable[[int, str], Any] | None = None) -> Tally:
     """Run every (task, strategy) not yet in `log` for this model and append one row each, as each
     finishes. Rows are committed one at a time, so an interrupted run resumes where it stopped; rows
-    wait for their task's features, which the first job of each task computes."""
+    wait for their task's features, which the first job of each task computes. `make_bar(total, label)`
+    makes the progress display (tqdm's calls: update, write, close); default a tqdm bar on stderr."""
     from tqdm import tqdm
 
     from policies.outcomes import OutcomeRow
@@ -102,8 +103,9 @@ def collect(tasks: Sequence[Task], specs: Sequence[Spec], log: Any, executor: Ex
     jobs, features, skipped = plan(tasks, specs, log.done_keys(model_id), model_id, logged_features)
     tally = Tally(skipped=skipped)
     runs = sum(j.spec is not None for j in jobs)
-    bar = tqdm(total=runs, unit="run", file=sys.stderr, disable=not show_progress or not runs, dynamic_ncols=True,
-               desc=f"collect ({skipped} done)" if skipped else "collect")
+    label = f"collect ({skipped} done)" if skipped else "collect"
+    bar = make_bar(runs, label) if make_bar is not None else tqdm(
+        total=runs, unit="run", file=sys.stderr, disable=not show_progress or not runs, dynamic_ncols=True, desc=label)
     waiting: dict[str, list[Done]] = {}     # strategy results whose task's features are not back yet
     broken: set[str] = set()                # tasks whose featurize failed: their runs are not logged
 

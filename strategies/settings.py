@@ -46,7 +46,10 @@ class Settings(BaseSettings):
                                                        "(0 turns the prompt cache off)")
     api_key: str | None = Field(None, description="when set, every /v1 route of `tttc serve` needs "
                                                   "`Authorization: Bearer <key>`")
-    debug: bool = Field(False, description="1: print tracebacks instead of one-line errors")
+    debug: bool = Field(False, description="1: print tracebacks instead of one-line errors, and library warnings on "
+                                           "stderr as well as in the debug log")
+    debug_log: Path | None = Field(None, description="file that library warnings and logs go to (default: "
+                                                     "tttc-debug.log in TTTC_CACHE)")
 
     @field_validator("infer_dtype", mode="before")
     @classmethod

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+import logging
 from pathlib import Path
 from typing import Any, Literal, Union
 
@@ -19,6 +20,9 @@ MAX_DEMOS = 32
 MAX_TESTS = 256              # a BIG-bench demonstration set answers every other example of its file
 MAX_FILE_BYTES = 2_000_000   # a 30x30 ARC task is ~10 kB; anything near this is not a task
 MAX_ATTEMPTS = 2             # ARC's pass@2
+TOP_LEVEL_KEYS = ("train", "test", "name", "scoring")   # others (`uuid`, `source`, ... from other tools) are ignored
+
+log = logging.getLogger(__name__)
 
 
 class TaskError(ValueError):
@@ -74,7 +78,7 @@ def _check_grid(value: Any, where: str) -> Grid:
         raise TaskError(f"{where}: grid is empty")
     if len(value) > MAX_GRID_SIDE:
         raise TaskError(f"{where}: grid has {len(value)} rows, the limit is {MAX_GRID_SIDE}")
-    width = None
+    width, rows = None, []
     for r, row in enumerate(value):
         if not isinstance(row, list):
             raise TaskError(f"{where}: row {r} is {type(row).__name__}, expected a list of ints")
@@ -86,12 +90,18 @@ def _check_grid(value: Any, where: str) -> Grid:
                 raise TaskError(f"{where}: grid has {width} columns, the limit is {MAX_GRID_SIDE}")
         elif len(row) != width:
             raise TaskError(f"{where}: row {r} has {len(row)} cells, row 0 has {width}")
-        for c, cell in enumerate(row):
-            if isinstance(cell, bool) or not isinstance(cell, int):
-                raise TaskError(f"{where}: cell ({r},{c}) is {cell!r}, expected an int 0..9")
-            if not 0 <= cell <= 9:
-                raise TaskError(f"{where}: cell ({r},{c}) is {cell}, colours must be 0..9")
-    return [list(row) for row in value]
+        rows.append([_colour(cell, f"{where}: cell ({r},{c})") for c, cell in enumerate(row)])
+    return rows
+
+
+def _colour(cell: Any, where: str) -> int:
+    if isinstance(cell, float) and cell.is_integer():
+        cell = int(cell)   # JSON has one number type: 7.0 is the integer 7 (as JSON Schema reads it)
+    if isinstance(cell, bool) or not isinstance(cell, int):
+        raise TaskError(f"{where} is {cell!r}, expected an int 0..9")
+    if not 0 <= cell <= 9:
+        raise TaskError(f"{where} is {cell}, colours must be 0..9")
+    return cell
 
 
 def _check_text(value: Any, where: str) -> str:
@@ -143,16 +153,21 @@ def _check_examples(raw: Any, section: str, need_output: bool, kinds: dict[str, 
     return tuple(out)
 
 
-def task_from_obj(obj: Any, name: str = "task") -> Task:
-    """Validate ARC-shaped JSON data (`{"train": [...], "test": [...]}`) into a Task."""
+def task_from_obj(obj: Any, name: str = "task", source: str | None = None) -> Task:
+    """Validate ARC-shaped JSON data (`{"train": [...], "test": [...]}`) into a Task. Other top-level
+    keys are ignored with one warning naming them and `source` (the file; default: the task's name)."""
     if not isinstance(obj, dict):
         raise TaskError(f"expected a JSON object with 'train' and 'test', got {type(obj).__name__}")
-    unknown = set(obj) - {"train", "test", "name", "scoring"}
+    unknown = sorted(str(k) for k in obj if k not in TOP_LEVEL_KEYS)
     if unknown:
-        raise TaskError(f"unknown top-level key(s) {sorted(unknown)}; expected 'train' and 'test'")
+        log.warning("%s: ignored unknown top-level key(s) %s; a task reads 'train', 'test', 'name' and 'scoring'",
+                    source or obj.get("name") or name, unknown)
     for key in ("train", "test"):
         if key not in obj:
             raise TaskError(f"missing '{key}'")
+    given = obj.get("name")
+    if isinstance(given, bool) or not isinstance(given, (str, int, type(None))):
+        raise TaskError(f"name: expected a string, got {type(given).__name__}")
     kinds: dict[str, str] = {}
     train = _check_examples(obj["train"], "train", True, kinds)
     if not train:
@@ -163,17 +178,18 @@ def task_from_obj(obj: Any, name: str = "task") -> Task:
     scoring = obj.get("scoring", "exact")
     if scoring not in ("exact", "normalised"):
         raise TaskError(f"scoring: {scoring!r}; expected 'exact' or 'normalised'")
-    return Task(kind=kinds["kind"], train=train, test=test, name=str(obj.get("name", name)), scoring=scoring)
+    return Task(kind=kinds["kind"], train=train, test=test, name=name if given is None else str(given),
+                scoring=scoring)
 
 
-def task_from_json(text: str | bytes, name: str = "task") -> Task:
+def task_from_json(text: str | bytes, name: str = "task", source: str | None = None) -> Task:
     if len(text) > MAX_FILE_BYTES:
         raise TaskError(f"{len(text)} bytes, the limit for one task is {MAX_FILE_BYTES}")
     try:
         obj = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError) as e:
         raise TaskError(f"not valid JSON: {e}") from None
-    return task_from_obj(obj, name)
+    return task_from_obj(obj, name, source)
 
 
 def load_task(path: str | Path, sampling: Any = None) -> Task:
@@ -189,7 +205,7 @@ def load_task(path: str | Path, sampling: Any = None) -> Task:
         raw = path.read_bytes()
         if is_bigbench(raw):
             return task_from_bigbench(json.loads(raw), path.stem, sampling)
-        return task_from_json(raw, name=path.stem)
+        return task_from_json(raw, name=path.stem, source=str(path))
     except TaskError as e:
         raise TaskError(f"{path}: {e}") from None
     except OSError as e:

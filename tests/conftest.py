@@ -24,15 +24,16 @@ def one_thread():
 
 @pytest.fixture(scope="session")
 def tiny_rt():
-    from strategies.runtime import tiny_runtime
-    return tiny_runtime()
+    """The runtime `Context(model="tiny")` runs on (one per process, like every loaded model)."""
+    from controller.context import TINY, load_runtime
+    return load_runtime(TINY)
 
 
 @pytest.fixture(scope="session")
 def real_rt():
     """The embedded default model (Gemma 3 270M, its adapter merged); loads in seconds once cached."""
-    from strategies.runtime import Runtime
-    return Runtime.load()
+    from controller.context import load_runtime
+    return load_runtime(None)
 
 
 @pytest.fixture

@@ -61,9 +61,11 @@ def test_streaming_sends_progress_then_the_answer(client):
     assert chunks[-1]["choices"][0]["finish_reason"] == "stop" and chunks[-1]["tttc"]["strategy"] == "icl"
 
 
-def test_unknown_model_is_400_listing_the_valid_names(client):
+def test_unknown_model_is_404_model_not_found_listing_the_valid_names(client):
     r = chat(client, TEXT_MESSAGE, model="gpt-4")
-    assert r.status_code == 400 and "icl-vote" in r.json()["error"]["message"]
+    error = r.json()["error"]
+    assert r.status_code == 404 and "icl-vote" in error["message"]
+    assert error["code"] == "model_not_found" and error["param"] == "model" and error["type"] == "not_found_error"
 
 
 def test_unparseable_chat_gets_a_helpful_reply(client):
@@ -72,31 +74,38 @@ def test_unparseable_chat_gets_a_helpful_reply(client):
     assert r.json()["tttc"]["strategy"] is None
 
 
-@pytest.mark.parametrize("path, body, status", [
-    ("/v1/chat/completions", b"{not json", 422),
-    ("/v1/chat/completions", {"messages": []}, 422),
-    ("/v1/chat/completions", {"messages": [{"role": "user"}], "stream": "maybe"}, 422),
-    ("/v1/chat/completions", {"messages": [{"role": "wizard", "content": "x"}]}, 422),
-    ("/v1/chat/completions", {"messages": [{"role": "system", "content": "x"}]}, 400),
-    ("/v1/chat/completions", {"messages": [{"role": "user", "content": 5}]}, 422),
-    ("/v1/chat/completions", [1, 2], 422),
-    ("/v1/solve", {"task": {"train": [], "test": []}}, 422),
-    ("/v1/solve", {"task": {"train": [{"input": [[1]], "output": [[10]]}], "test": [{"input": [[1]]}]}}, 422),
-    ("/v1/solve", {"task": {"train": [{"input": "a", "output": "b"}], "test": [{"input": "c"}]}, "strategy": "x"}, 400),
-    ("/v1/solve", {"train": []}, 422),
-    ("/v1/feedback", {"query_id": "no-such-id", "correct": True}, 404),
-    ("/v1/feedback", {"query_id": "x"}, 422),
+@pytest.mark.parametrize("path, body, status, code, param", [
+    ("/v1/chat/completions", b"{not json", 400, "invalid_json", None),
+    ("/v1/chat/completions", {"messages": []}, 400, "invalid_value", "messages"),
+    ("/v1/chat/completions", {"messages": [{"role": "user"}], "stream": "maybe"}, 400, "invalid_value", "stream"),
+    ("/v1/chat/completions", {"messages": [{"role": "user"}], "stream": 0}, 400, "invalid_value", "stream"),
+    ("/v1/chat/completions", {"messages": [{"role": "wizard", "content": "x"}]}, 400, "invalid_value",
+     "messages[0].role"),
+    ("/v1/chat/completions", {"messages": [{"role": "system", "content": "x"}]}, 400, "invalid_value", "messages"),
+    ("/v1/chat/completions", {"messages": [{"role": "user", "content": 5}]}, 400, "invalid_value", "messages[0].content.str"),
+    ("/v1/chat/completions", {"model": "icl"}, 400, "missing_required_parameter", "messages"),
+    ("/v1/chat/completions", [1, 2], 400, "invalid_value", None),
+    ("/v1/solve", {"task": {"train": [], "test": []}}, 400, "invalid_task", "task.train"),
+    ("/v1/solve", {"task": {"train": [{"input": [[1]], "output": [[10]]}], "test": [{"input": [[1]]}]}}, 400,
+     "invalid_task", "task.train[0].output"),
+    ("/v1/solve", {"task": {"train": [{"input": "a", "output": "b"}], "test": [{"input": "c"}]}, "strategy": "x"}, 404,
+     "model_not_found", "strategy"),
+    ("/v1/solve", {"train": []}, 400, "missing_required_parameter", "task"),
+    ("/v1/feedback", {"query_id": "no-such-id", "correct": True}, 404, "query_not_found", "query_id"),
+    ("/v1/feedback", {"query_id": "x"}, 400, "missing_required_parameter", "correct"),
 ])
-def test_bad_payloads_are_4xx_with_a_message(client, path, body, status):
+def test_bad_payloads_are_4xx_in_openais_error_shape(client, path, body, status, code, param):
     r = client.post(path, content=body if isinstance(body, bytes) else json.dumps(body),
                     headers={"content-type": "application/json"})
     assert r.status_code == status
-    assert r.json()["error"]["message"]
+    error = r.json()["error"]
+    assert set(error) == {"message", "type", "param", "code"} and error["message"]
+    assert (error["code"], error["param"]) == (code, param)
 
 
 def test_task_validation_error_names_the_place(client):
     r = client.post("/v1/solve", json={"task": {"train": [{"input": [[1]], "output": [[10]]}], "test": [{"input": [[1]]}]}})
-    assert r.status_code == 422 and "train[0].output" in r.json()["error"]["message"]
+    assert r.status_code == 400 and "train[0].output" in r.json()["error"]["message"]
 
 
 def test_too_large_a_body_is_413(client):
@@ -168,9 +177,10 @@ def test_a_timeout_stops_training_and_restores_the_base_weights(tmp_path, tiny_r
         registry().add(Spec(name, "ttt", {"train": {"max_steps": 10_000, "epochs": 10_000, "eval_every": 0},
                                           "n_views": 2}, help="tests only: trains until stopped"))
     before = param_fingerprint(tiny_rt.model)
-    with TestClient(make_app(tmp_path, tiny_rt)) as c:
-        r = chat(c, grid_message(21, name), timeout_s=0.2)
+    with TestClient(make_app(tmp_path, tiny_rt, timeout_s=1.0)) as c:
+        r = chat(c, grid_message(21, name), timeout_s=30)   # the server's cap wins
         assert r.status_code == 504 and "stopped" in r.json()["error"]["message"]
+        assert r.json()["error"]["code"] == "timeout"
         worker = c.app.state.agent.worker
         while worker.stats()["running"]:
             time.sleep(0.05)
@@ -245,8 +255,9 @@ def test_openai_client_sees_auth_and_bad_model_errors(live_server):
     with pytest.raises(openai.AuthenticationError):
         openai.OpenAI(base_url=f"{live_server}/v1", api_key="wrong", max_retries=0).models.list()
     client = openai.OpenAI(base_url=f"{live_server}/v1", api_key="k", max_retries=0)
-    with pytest.raises(openai.BadRequestError, match="valid: auto"):
+    with pytest.raises(openai.NotFoundError, match="valid: auto") as e:
         client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": "x"}])
+    assert e.value.code == "model_not_found"
 
 
 def test_closing_a_stream_stops_training(live_server):

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from agentkit import TEXT_MESSAGE, add_tiny_ttt, grid_message
 
-from controller.context import Context
+from controller.context import TINY, Context
 from controller.graph import Cancelled, compile_graph
 from controller.threads import open_checkpointer, run_turn
 
@@ -31,7 +31,7 @@ def test_graph_is_named_in_langgraph_json():
 
 
 def test_icl_path_answers_a_text_task_with_route_and_cost(graph, tiny_rt):
-    state, events = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt))
+    state, events = turn(graph, TEXT_MESSAGE, Context(model=TINY))
     assert state["choice"] == "icl" and state["result"]["strategy"] == "icl"
     assert state["reason"].startswith("default rule")
     stages = [e["stage"] for e in events]
@@ -41,7 +41,7 @@ def test_icl_path_answers_a_text_task_with_route_and_cost(graph, tiny_rt):
 
 def test_ttt_path_streams_training_progress(graph, tiny_rt):
     name = add_tiny_ttt()
-    state, events = turn(graph, grid_message(1, name), Context(runtime=tiny_rt))
+    state, events = turn(graph, grid_message(1, name), Context(model=TINY))
     assert state["result"]["strategy"] == name and state["forced"]
     training = [e for e in events if e["stage"] == "training"]
     assert training and training[-1]["text"] == f"training {training[-1]['step']}/{training[-1]['of']} steps" + \
@@ -51,17 +51,17 @@ def test_ttt_path_streams_training_progress(graph, tiny_rt):
 
 
 def test_a_strategy_named_for_the_turn_skips_the_router(graph, tiny_rt):
-    state, events = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt), strategy="icl-vote")
+    state, events = turn(graph, TEXT_MESSAGE, Context(model=TINY), strategy="icl-vote")
     assert state["result"]["strategy"] == "icl-vote" and state["reason"] == "chosen by the user"
 
 
 def test_unparseable_message_replies_without_running_anything(graph, tiny_rt):
-    state, events = turn(graph, "what is the weather", Context(runtime=tiny_rt))
+    state, events = turn(graph, "what is the weather", Context(model=TINY))
     assert "I accept" in state["reply"] and state["result"] is None and events == []
 
 
 def test_unknown_turn_strategy_gets_a_reply(graph, tiny_rt):
-    state, _ = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt), strategy="nope")
+    state, _ = turn(graph, TEXT_MESSAGE, Context(model=TINY), strategy="nope")
     assert "Unknown strategy 'nope'" in state["reply"] and state["result"] is None
 
 
@@ -70,7 +70,7 @@ def test_features_are_those_the_router_reads_and_plain_icl_reuses_the_probe(grap
     monkeypatch.setattr(policies.decide, "needed_features", lambda **kw: ["self_consistency"], raising=False)
     monkeypatch.setattr(policies.decide, "decide",
                         lambda task, rt, features: policies.decide.Decision("icl", "test router", dict(features.values)))
-    state, _ = turn(graph, grid_message(2), Context(runtime=tiny_rt))
+    state, _ = turn(graph, grid_message(2), Context(model=TINY))
     values = state["features"]["values"]
     assert "self_consistency" in values and "loo_icl_acc" not in values and "n_demos" in values
     assert state["result"]["info"] == {"reused_probe": True} and state["reason"] == "test router"
@@ -87,7 +87,7 @@ def test_features_a_cascade_computes_while_routing_join_the_turn(graph, tiny_rt,
         more = featurize(task, rt, names=["self_consistency"])
         return policies.decide.Decision("icl", "escalated", {**features.values, **more.values}, more, escalated=True)
     monkeypatch.setattr(policies.decide, "decide", escalating)
-    state, _ = turn(graph, grid_message(2), Context(runtime=tiny_rt))
+    state, _ = turn(graph, grid_message(2), Context(model=TINY))
     values = state["features"]["values"]
     assert "self_consistency" in values and "n_demos" in values
     assert state["features"]["cost"]["tokens_out"] > 0   # the probe's generation is counted
@@ -96,22 +96,22 @@ def test_features_a_cascade_computes_while_routing_join_the_turn(graph, tiny_rt,
 
 def test_all_features_mode_computes_every_column(graph, tiny_rt):
     from policies.features import feature_columns
-    state, _ = turn(graph, grid_message(2, "icl"), Context(runtime=tiny_rt, features="all"))
+    state, _ = turn(graph, grid_message(2, "icl"), Context(model=TINY, features="all"))
     assert set(state["features"]["values"]) == set(feature_columns())
 
 
 def test_a_chosen_strategy_skips_the_model_features(graph, tiny_rt):
-    state, _ = turn(graph, grid_message(2, "icl"), Context(runtime=tiny_rt))
+    state, _ = turn(graph, grid_message(2, "icl"), Context(model=TINY))
     assert "self_consistency" not in state["features"]["values"] and "n_demos" in state["features"]["values"]
     assert "reused_probe" not in state["result"]["info"]
 
 
 def test_log_appends_one_row_per_answer_only_when_a_db_is_set(graph, tiny_rt, tmp_path, monkeypatch):
     monkeypatch.delenv("TTTC_DB", raising=False)
-    state, _ = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt))
+    state, _ = turn(graph, TEXT_MESSAGE, Context(model=TINY))
     assert state["query_id"] is None
     url = f"sqlite:///{tmp_path / 'log.db'}"
-    ctx = Context(runtime=tiny_rt, db=url)
+    ctx = Context(model=TINY, db=url)
     state, _ = turn(graph, TEXT_MESSAGE, ctx, thread="logged")
     turn(graph, "hello", ctx, thread="logged")   # a reply, not an answer: no row
     from policies.outcomes import OutcomeLog
@@ -131,9 +131,8 @@ def test_stopping_mid_training_cancels_and_restores_the_base_weights(graph, tiny
             stopped.append(True)
         return bool(stopped)
 
-    ctx = Context(runtime=tiny_rt, should_stop=should_stop)
     with pytest.raises(Cancelled):
-        run_turn(graph, "c", grid_message(3, name), ctx,
+        run_turn(graph, "c", grid_message(3, name), Context(model=TINY), should_stop=should_stop,
                  on_event=lambda e: seen.append(e) if e["stage"] == "training" else None)
     assert stopped and len(seen) <= 1   # of 2 steps: stopped after the first
     assert param_fingerprint(tiny_rt.model) == before and tiny_rt.model is not None
@@ -144,14 +143,14 @@ def test_stopping_mid_training_cancels_and_restores_the_base_weights(graph, tiny
 @pytest.mark.slow
 def test_embedded_model_answers_an_icl_chat_turn(graph, real_rt):
     state, events = turn(graph, "good day -> GOOD DAY\nred fox -> RED FOX\nblue sky -> BLUE SKY\n? old tree",
-                         Context(runtime=real_rt), strategy="icl")
+                         Context(model=None), strategy="icl")
     assert state["result"]["attempts"][0] == ["OLD TREE"]
     assert "Answer: OLD TREE" in state["reply"]
 
 
 def test_a_strategy_the_user_named_is_logged_without_a_route_reason(graph, tiny_rt, tmp_path):
     url = f"sqlite:///{tmp_path / 'log.db'}"
-    state, _ = turn(graph, TEXT_MESSAGE, Context(runtime=tiny_rt, db=url), strategy="icl", thread="forced")
+    state, _ = turn(graph, TEXT_MESSAGE, Context(model=TINY, db=url), strategy="icl", thread="forced")
     from policies.outcomes import OutcomeLog
     row = OutcomeLog(url).get(state["query_id"])
     assert state["forced"] and row["route_reason"] is None
@@ -168,7 +167,7 @@ def test_a_follow_up_on_the_same_demonstrations_keeps_the_threads_route(graph, t
         return policies.decide.Decision("icl-vote", "test router", dict(features.values))
     monkeypatch.setattr(policies.decide, "decide", router)
     monkeypatch.setattr(policies.decide, "needed_features", lambda **kw: ["self_consistency"], raising=False)
-    ctx = Context(runtime=tiny_rt)
+    ctx = Context(model=TINY)
     first, _ = turn(graph, TEXT_MESSAGE, ctx, thread="f")
     assert first["choice"] == "icl-vote" and len(calls) == 1
     second, _ = turn(graph, "now solve this input: fish", ctx, thread="f")

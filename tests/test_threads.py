@@ -4,14 +4,14 @@ from __future__ import annotations
 import pytest
 from agentkit import TEXT_MESSAGE, add_tiny_ttt, grid_message
 
-from controller.context import Context
+from controller.context import TINY, Context
 from controller.graph import Cancelled, compile_graph
 from controller.threads import open_checkpointer, run_turn, thread_state
 
 
 @pytest.fixture
 def ctx(tiny_rt):
-    return Context(runtime=tiny_rt)
+    return Context(model=TINY)
 
 
 def test_a_follow_up_answers_on_the_thread_task(tmp_path, ctx):
@@ -52,11 +52,10 @@ def test_a_follow_up_reuses_the_trained_adapter(tmp_path, ctx):
 
 
 def test_a_cancelled_turn_leaves_the_thread_usable(tmp_path, ctx):
-    from dataclasses import replace
     name = add_tiny_ttt()
     graph = compile_graph(open_checkpointer(str(tmp_path / "t.sqlite")))
     with pytest.raises(Cancelled):
-        run_turn(graph, "a", grid_message(13, name), replace(ctx, should_stop=lambda: True))
+        run_turn(graph, "a", grid_message(13, name), ctx, should_stop=lambda: True)
     state = run_turn(graph, "a", "use icl\n" + TEXT_MESSAGE, ctx)
     assert state["result"]["strategy"] == "icl"
 

@@ -52,8 +52,11 @@ def run(args) -> int:
     from controller.threads import run_turn
     from strategies.base import Result
 
+    from controller.progress import Bar   # over the tasks on a terminal; none for --json or a pipe
     context = Context(model=args.model, db=args.db)   # no --db: $TTTC_DB, and no log when neither is set
+    bar = Bar(len(tasks), "ask", live=len(tasks) > 1 and not args.json and sys.stdout.isatty())
     for task in tasks:
+        bar.describe(task.name)
         # the task goes to the graph as data: the same path, features and log row as chat and /v1/solve
         state = run_turn(graph, None, None, context, strategy=args.strategy,
                          task_input={**task.to_json(), "name": task.name})
@@ -76,4 +79,6 @@ def run(args) -> int:
             c = result.cost
             print(f"{task.name}: {result.strategy} -> {mark}  ({c.wall_s:.1f}s, {c.tokens_trained} tokens trained)"
                   + (f"  [{reason}]" if reason else ""), flush=True)
+        bar.update()
+    bar.close()
     return 1 if failed else 0

@@ -73,7 +73,6 @@ def read_message(first_prompt: str = "you> ") -> str | None:
 
 def run(args) -> int:
     import threading
-    from dataclasses import replace
 
     from controller.context import Context
     from controller.graph import Cancelled, compile_graph
@@ -100,8 +99,8 @@ def run(args) -> int:
 
         def turn() -> None:
             try:
-                box["state"] = run_turn(graph, thread, message, replace(context, should_stop=stop.is_set),
-                                        args.strategy, on_event=display)
+                box["state"] = run_turn(graph, thread, message, context, args.strategy, on_event=display,
+                                        should_stop=stop.is_set)
             except BaseException as e:   # reported on the main thread
                 box["error"] = e
 

@@ -31,6 +31,7 @@ def add_arguments(p) -> None:
 
 
 def run(args) -> int:
+    from controller.progress import Bar   # on a terminal; per-run lines only, when piped
     from policies.outcomes import OutcomeLog
     from eval.collect import collect, family_of, load_source
     from eval.executors import make_executor
@@ -71,7 +72,8 @@ def run(args) -> int:
                 continue
             print(f"{suite}: {len(tasks)} tasks x {len(specs)} strategies, model {executor.model_id}, db {log.url}",
                   file=sys.stderr, flush=True)
-            tally = collect(tasks, specs, log, executor, suite=suite, show_progress=not args.quiet)
+            tally = collect(tasks, specs, log, executor, suite=suite, show_progress=not args.quiet,
+                            make_bar=lambda total, label: Bar(total, label, live=not args.quiet and sys.stdout.isatty()))
             failed += tally.failed
             print(f"{suite}: {tally.written} rows written, {tally.skipped} already logged, "
                   f"{len(tally.failed)} failed", flush=True)

@@ -35,6 +35,8 @@ def main(argv: list[str] | None = None) -> int:
     if not args.command:
         parser.print_help()
         return 2
+    from controller import console
+    console.setup()   # library warnings to the debug log, not between the command's lines
     try:
         return int(importlib.import_module(COMMANDS[args.command][0]).run(args) or 0)
     except KeyboardInterrupt:

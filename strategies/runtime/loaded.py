@@ -18,3 +18,17 @@ def load_runtime(model: str | None = None) -> Any:
             from .runtime import Runtime, tiny_runtime
             _RUNTIMES[model] = tiny_runtime() if model == TINY else Runtime.load(model)
         return _RUNTIMES[model]
+
+
+def add_runtime(runtime: Any, name: str | None = None) -> str:
+    """Make an already-loaded runtime the one `load_runtime(name)` returns in this process; `name`
+    defaults to the runtime's model_id. Returns the name."""
+    name = name or runtime.model_id
+    with _LOCK:
+        _RUNTIMES[name] = runtime
+    return name
+
+
+def loaded_runtime(model: str | None = None) -> Any | None:
+    """The runtime `model` names if it is loaded already, else None (loads nothing)."""
+    return _RUNTIMES.get(model)
