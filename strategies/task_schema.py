@@ -44,12 +44,25 @@ def _examples(value: dict[str, Any], need_output: bool, limit: int) -> dict[str,
 def _task(kind: str, value: dict[str, Any]) -> dict[str, Any]:
     return {"title": f"{kind.capitalize()}Task", "type": "object", "required": ["train", "test"],
             "properties": {"train": _examples(value, True, MAX_DEMOS), "test": _examples(value, False, MAX_TESTS),
-                           "name": {"type": ["string", "integer", "null"], "description": "the task's name in answers"}},
+                           "name": {"type": ["string", "integer", "null"], "description": "the task's name in answers"},
+                           "scoring": {"enum": ["exact", "normalised"],
+                                       "description": "how answers are matched (strategies/scoring.py); default exact"}},
             "additionalProperties": True}   # other tools' keys (`uuid`, `source`, ...) are ignored with a warning
 
 
+def bigbench_schema() -> dict[str, Any]:
+    """A BIG-bench / BBH task file: examples that are sampled into demonstrations and queries."""
+    target = {"anyOf": [text_schema(), {"type": "array", "minItems": 1, "items": text_schema()}]}
+    example = {"type": "object", "required": ["input", "target"], "additionalProperties": True,
+               "properties": {"input": text_schema(), "target": target}}
+    return {"title": "BigBenchTask", "type": "object", "required": ["examples"], "not": {"required": ["train"]},
+            "properties": {"examples": {"type": "array", "minItems": 2, "items": example},
+                           "name": {"type": ["string", "integer", "null"], "description": "the task's name in answers"}},
+            "additionalProperties": True}
+
+
 def task_schema() -> dict[str, Any]:
-    """A grid task or a text task: every value of a task is of one kind."""
-    return {"oneOf": [_task("grid", grid_schema()), _task("text", text_schema())],
-            "description": 'ARC-format task: {"train": [{"input", "output"}], "test": [{"input"}]}; '
-                           "all grids or all text"}
+    """A grid task, a text task (every value of a task is of one kind), or a BIG-bench task file."""
+    return {"oneOf": [_task("grid", grid_schema()), _task("text", text_schema()), bigbench_schema()],
+            "description": 'ARC-format task: {"train": [{"input", "output"}], "test": [{"input"}]}, all grids or '
+                           'all text; or a BIG-bench task: {"examples": [{"input", "target"}]} (see `demos`)'}

@@ -102,3 +102,20 @@ def test_ask_answers_a_bigbench_file_and_names_a_bad_one(tmp_path):
     row = json.loads(out.stdout.strip().splitlines()[-1])
     assert row["task"] == "good" and row["strategy"] == "zero-shot" and len(row["attempts"]) == 2
     assert row["cost"]["decide_s"] >= 0 and row["cost"]["wall_s"] >= row["cost"]["decide_s"]
+
+
+def test_the_api_solves_a_bigbench_task(tmp_path, tiny_rt):
+    from fastapi.testclient import TestClient
+
+    from controller.api.server import create_app
+    app = create_app(runtime=tiny_rt, threads=str(tmp_path / "t.sqlite"), db=f"sqlite:///{tmp_path / 'log.db'}")
+    with TestClient(app) as client:
+        body = {"task": {**examples(6, lambda i: "(A)"), "name": "bb"}, "strategy": "zero-shot", "demos": 3,
+                "queries": 2}
+        r = client.post("/v1/solve", json=body)
+        assert r.status_code == 200, r.text
+        assert r.json()["task"] == "bb" and len(r.json()["attempts"]) == 2
+        few = client.post("/v1/solve", json={"task": examples(2), "strategy": "icl"})   # demos capped at n - 1
+        assert few.status_code == 200 and len(few.json()["attempts"]) == 1
+        bad = client.post("/v1/solve", json={"task": {"examples": [{"input": "a", "target": 1}] * 3}})
+        assert bad.status_code == 400 and bad.json()["error"]["code"] in ("invalid_task", "invalid_value")

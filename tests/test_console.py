@@ -30,6 +30,7 @@ def fresh(tmp_path, monkeypatch):
 def test_a_library_warning_goes_to_the_debug_log_not_to_stderr(fresh, capsys):
     with warnings.catch_warnings():   # shown whatever earlier tests (or pytest's own capture) did to the filters
         warnings.simplefilter("always")
+        logging.captureWarnings(False)   # another test's CLI run may have left it on, with pytest's recorder
         console.setup()
         warnings.warn("`past_key_values` is deprecated", FutureWarning)
     assert capsys.readouterr().err == ""

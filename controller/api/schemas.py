@@ -12,6 +12,8 @@ from strategies.task_schema import task_schema
 # Requests are strict: a value of the wrong JSON type (`"stream": 0`) is refused, as the schema says.
 OPEN = ConfigDict(extra="allow", strict=True)     # OpenAI's other fields (temperature, ...) are accepted, ignored
 CLOSED = ConfigDict(extra="forbid", strict=True)
+
+
 USER = {"type": "object", "properties": {"role": {"const": "user"}}, "required": ["role"]}
 
 
@@ -20,6 +22,8 @@ def _integral(value: Any) -> Any:
 
 
 Count = Annotated[int, Field(ge=1), BeforeValidator(_integral)]   # JSON Schema's integer: 5.0 is one too
+Demos = Annotated[int, Field(ge=1, le=32), BeforeValidator(_integral)]
+Whole = Annotated[int, BeforeValidator(_integral)]
 
 
 # -- requests ---------------------------------------------------------------------------------------
@@ -83,6 +87,10 @@ class SolveRequest(BaseModel):
     strategy: str = Field("auto", description="`auto` (the router) or a strategy name; another is 404")
     thread_id: str | None = Field(None, max_length=200, description="keep the task on this thread for chat follow-ups")
     timeout_s: float | None = Field(None, ge=1)
+    demos: Demos | None = Field(None, description="BIG-bench task: demonstrations drawn from its examples "
+                                                             "(default 10; at most all examples but one)")
+    queries: Count | None = Field(None, description="BIG-bench task: queries after them (default: the rest)")
+    seed: Whole = Field(0, description="BIG-bench task: seed of the draw")
 
 
 class FeedbackRequest(BaseModel):

@@ -114,10 +114,10 @@ def create_app(model: str | None = None, db: str | None = None, threads: str | N
               response_model=Solved, responses=declared(400, *auth, 404, 413, *QUEUED))
     async def solve(body: SolveRequest, request: Request):
         from strategies.base import Result
-        from strategies.task import TaskError, score, task_from_obj
+        from strategies.task import TaskError, score
         _check_strategy(body.strategy, "strategy")
         try:
-            task = task_from_obj(body.task)
+            task = _task_of(body)
         except TaskError as e:
             raise APIError(400, f"task: {e}", "invalid_task", _task_param(str(e))) from None
         thread_id = body.thread_id or f"solve-{uuid.uuid4().hex}"
@@ -192,6 +192,18 @@ def _check_strategy(name: str, param: str) -> None:
     if name != "auto" and name not in names:
         raise APIError(404, f"unknown model/strategy {name!r}; valid: auto, {', '.join(names)}", "model_not_found",
                        param)
+
+
+def _task_of(body: SolveRequest) -> Any:
+    """The request's task: ARC-shaped, or a BIG-bench task sampled as its `demos`, `queries` and `seed` say."""
+    from strategies.bigbench import Sampling, is_bigbench, task_from_bigbench
+    from strategies.task import task_from_obj
+    if not is_bigbench(body.task):
+        return task_from_obj(body.task)
+    n = len(body.task["examples"]) if isinstance(body.task.get("examples"), list) else 0
+    demos = min(body.demos or 10, max(1, n - 1))
+    name = str(body.task.get("name") or "task")
+    return task_from_bigbench(body.task, name, Sampling(demos=demos, queries=body.queries, seed=body.seed))
 
 
 def _task_param(message: str) -> str:
