@@ -49,6 +49,7 @@ class Runtime:
     tokenizer: object
     model_id: str
     device: torch.device
+    adapter: str | None = None   # the adaptation adapter merged in at load (its folder name), if any
     n_params: int = field(init=False)
     prefix_cache: PrefixCache = field(default_factory=PrefixCache, repr=False)
     # grid answers: tokens fed per row and decode step, drafts included (strategies/runtime/speculative.py); 1 = plain
@@ -89,7 +90,7 @@ class Runtime:
                 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
                 net = PeftModel.from_pretrained(net, adapter_dir).merge_and_unload()
             model_id = f"{model_id}+{adapter_dir.name}"
-        return cls(net, tok, model_id, dev)
+        return cls(net, tok, model_id, dev, adapter=adapter_dir.name if adapter and adapter_dir else None)
 
     @classmethod
     def from_pretrained_objects(cls, model, tokenizer, model_id: str = "custom") -> "Runtime":
