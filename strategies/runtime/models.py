@@ -119,4 +119,23 @@ def resolve(model: str | None) -> tuple[Path, str, Path | None]:
     if not (path / "config.json").exists():
         raise ModelNotFound(f"--model {name!r}: not an embedded model ({', '.join(EMBEDDED)}) "
                             f"and not a folder with a Hugging Face config.json")
+    check_causal_lm(path)
     return path, str(path), None
+
+
+def check_causal_lm(path: Path) -> None:
+    """A one-line ModelNotFound unless the folder's config names a model type transformers has a causal LM for."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelNotFound(f"--model {str(path)!r}: cannot read its config.json: {first_line(e)}") from None
+    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise ModelNotFound(f"--model {str(path)!r}: a {config.model_type!r} model, not a causal language model "
+                            f"(transformers has no *ForCausalLM class for it)")
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__
