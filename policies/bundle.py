@@ -6,6 +6,7 @@ import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ from .cost_model import CostModel
 from .router import StrategyRouter
 from .store import FORMAT_VERSION, ModelFileError, load_cost_model, load_router, package_version, save_cost_model, save_router
 
-SHIPPED = Path(__file__).with_name("shipped")   # what `route()` uses unless $TTTC_ROUTER_DIR says otherwise
+SHIPPED = Path(str(files(__package__) / "shipped"))   # package data: what `route()` uses unless $TTTC_ROUTER_DIR says otherwise
 ROUTER_FILE, COST_FILE, MANIFEST_FILE = "router.json", "cost_model.json", "manifest.json"
 STAGE1_FILE = "router-stage1.json"   # a cascade's cheap-feature router (policies/cascade.py), when there is one
 MANIFEST_FORMAT = "ttt-controller/router-manifest"

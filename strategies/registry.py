@@ -4,6 +4,7 @@ from __future__ import annotations
 import importlib
 import json
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +16,7 @@ KINDS: dict[str, tuple[str, str, str]] = {
     "ttt": ("strategies.ttt.strategy", "TTT", "TTTConfig"),
     "tlm": ("strategies.ttt.tlm", "TLM", "TLMConfig"),
 }
-PRESETS_FILE = Path(__file__).with_name("presets.yaml")
+PRESETS_FILE = Path(str(files(__package__) / "presets.yaml"))   # package data
 
 
 class StrategyError(ValueError):

@@ -38,6 +38,8 @@ class Settings(BaseSettings):
                                                   "as TTTC_THREAD_DB (with a warning)")
     router_dir: Path | None = Field(None, description="router bundle to route with, and `tttc train-router`'s "
                                                       "default --out (default: the shipped one in policies/shipped/)")
+    device: str = Field("auto", description="where models run: auto (CUDA when torch sees a GPU, else CPU), cpu, "
+                                            "cuda or cuda:N; a GPU loads the weights in bf16 where it supports it")
     infer_dtype: str = Field("float32", description="generation dtype on CPU: float32, or bfloat16 (faster; "
                                                     "answers not bit-for-bit fp32's; rows logged under model@bf16)")
     draft_width: int = Field(4, description="tokens fed per grid row and decode step, drafts included (1 turns "
@@ -58,6 +60,14 @@ class Settings(BaseSettings):
         if name is None:
             raise ValueError(f"TTTC_INFER_DTYPE={raw!r}: expected float32 or bfloat16 (also fp32, bf16)")
         return name
+
+    @field_validator("device", mode="before")
+    @classmethod
+    def _device(cls, raw: Any) -> str:
+        name = str(raw).strip().lower()
+        if name in ("auto", "cpu", "cuda") or (name.startswith("cuda:") and name[5:].isdigit()):
+            return name
+        raise ValueError(f"TTTC_DEVICE={raw!r}: expected auto, cpu, cuda or cuda:N")
 
     @field_validator("draft_width", mode="before")
     @classmethod

@@ -23,6 +23,7 @@ def test_ask_answers_good_files_logs_them_and_reports_bad_ones(tmp_path, capsys)
     row = json.loads(line)
     assert row["task"] == "a" and row["strategy"] == "icl" and row["correct"] in (True, False)
     assert set(row["cost"]) == {"wall_s", "tokens_in", "tokens_out", "tokens_trained", "flops", "decide_s"}
+    assert row["model"] == "tiny-random-llama" and row["adapter"] is None   # the row names what answered
     from policies.outcomes import OutcomeLog
     logged = OutcomeLog(db).rows()
     assert [r["query_id"] for r in logged] == [row["query_id"]] and logged[0]["route_reason"] is None

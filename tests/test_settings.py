@@ -71,3 +71,39 @@ def test_the_readme_lists_every_setting_with_its_default():
         row = re.search(rf"^\| `{name}` \| ([^|]*) \|", text, re.MULTILINE)
         assert row is not None, f"README.md: no settings-table row for {name}"
         assert default in row.group(1), f"README.md: {name}'s default is {default}, the table says {row.group(1)}"
+
+
+def test_the_device_setting_takes_auto_cpu_and_cuda_and_refuses_anything_else(monkeypatch):
+    monkeypatch.setenv("TTTC_DEVICE", "CUDA:1")
+    assert settings().device == "cuda:1"
+    monkeypatch.setenv("TTTC_DEVICE", "gpu")
+    with pytest.raises(ValueError, match=r"^TTTC_DEVICE='gpu': expected auto, cpu, cuda or cuda:N$"):
+        settings()
+
+
+def test_the_device_setting_picks_where_the_model_runs(monkeypatch):
+    import torch
+
+    from strategies.runtime.runtime import load_dtype, pick_device
+    monkeypatch.setenv("TTTC_DEVICE", "cpu")
+    assert pick_device().type == "cpu" and load_dtype(pick_device()) == torch.float32
+    monkeypatch.setenv("TTTC_DEVICE", "auto")
+    assert pick_device().type == ("cuda" if torch.cuda.is_available() else "cpu")
+    if not torch.cuda.is_available():   # a clear error rather than torch's deep one at the first tensor move
+        monkeypatch.setenv("TTTC_DEVICE", "cuda")
+        with pytest.raises(RuntimeError, match="sees no CUDA GPU"):
+            pick_device()
+
+
+@pytest.mark.skipif("not __import__('torch').cuda.is_available()", reason="needs a CUDA GPU")
+def test_on_a_gpu_a_local_model_loads_in_bf16_and_answers(tmp_path, text_task):
+    import torch
+
+    from strategies.runtime import Runtime, tiny_runtime
+    tiny = tiny_runtime()
+    tiny.model.save_pretrained(tmp_path)
+    tiny.tokenizer.save_pretrained(tmp_path)
+    rt = Runtime.load(str(tmp_path), device="cuda")
+    assert rt.device.type == "cuda" and next(rt.model.parameters()).dtype == torch.bfloat16
+    from strategies.icl import ICL, ICLConfig
+    assert len(ICL(ICLConfig()).run(text_task, rt).attempts) == 1

@@ -8,7 +8,7 @@ from pathlib import Path
 
 def add_arguments(p) -> None:
     p.add_argument("--model", default=None, help="embedded model name or HF folder to adapt (default: the default model)")
-    p.add_argument("--out", default=None, help="adapter folder (default models/<model>-adapt)")
+    p.add_argument("--out", default=None, help="adapter folder (default strategies/runtime/adaptation/<model>-adapt, the one the model merges at load)")
     p.add_argument("--minutes", type=float, default=45.0, help="training time budget")
     p.add_argument("--rank", type=int, default=16)
     p.add_argument("--lr", type=float, default=5e-4)
@@ -24,7 +24,7 @@ def run(args) -> int:
     from tqdm import tqdm
 
     from eval.recipes.adapt import AdaptConfig, adapt
-    from strategies.runtime.models import DEFAULT_MODEL, REPO
+    from strategies.runtime.models import DEFAULT_MODEL, adapter_dir
     from strategies.runtime import Runtime
 
     cfg = AdaptConfig(minutes=args.minutes, rank=args.rank, lr=args.lr, init=args.init,
@@ -32,7 +32,7 @@ def run(args) -> int:
     from strategies.settings import settings
     model = args.model or settings().model or DEFAULT_MODEL
     runtime = Runtime.load(model, adapter=False)
-    out = Path(args.out) if args.out else REPO / "models" / f"{Path(model).name}-adapt"
+    out = Path(args.out) if args.out else adapter_dir(Path(model).name)
     bar = None
 
     def progress(stage, info):

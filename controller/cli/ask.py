@@ -24,7 +24,7 @@ def run(args) -> int:
 
     from strategies.bigbench import Sampling
     from strategies.registry import registry
-    from strategies.task import TaskError, load_task, score, task_paths
+    from strategies.task import TaskError, load_task, task_paths
 
     reg = registry()
     if args.strategies_file:
@@ -47,37 +47,29 @@ def run(args) -> int:
             failed += 1
     if not tasks:
         return 1
-    from controller.context import Context
-    from controller.graph import graph
-    from controller.threads import run_turn
-    from strategies.base import Result
+    from controller.client import Controller
 
+    # the same path, features and log row as chat, /v1/solve and the Python API: the task goes to the graph as data
+    controller = Controller(model=args.model, strategy=args.strategy, db=args.db)   # no --db: $TTTC_DB, else no log
     from controller.progress import Bar   # over the tasks on a terminal; none for --json or a pipe
-    context = Context(model=args.model, db=args.db)   # no --db: $TTTC_DB, and no log when neither is set
     bar = Bar(len(tasks), "ask", live=len(tasks) > 1 and not args.json and sys.stdout.isatty())
     for task in tasks:
         bar.describe(task.name)
-        # the task goes to the graph as data: the same path, features and log row as chat and /v1/solve
-        state = run_turn(graph, None, None, context, strategy=args.strategy,
-                         task_input={**task.to_json(), "name": task.name})
-        if not state.get("result"):
-            raise RuntimeError(f"{task.name}: no answer: {state.get('reply', '')[:200]}")
-        result = Result.model_validate(state["result"])
-        reason = "" if state.get("forced") else state.get("reason", "")
-        correct = score(task, result.prediction())
-        row = {"task": task.name, "strategy": result.strategy, "attempts": result.attempts,
-               "correct": correct, "cost": result.cost.model_dump(exclude={"steps"}),
-               "confidence": round(result.confidence, 4)}
+        answer = controller.solve(task)
+        reason = "" if answer.forced else answer.reason
+        row = {"task": answer.task, "strategy": answer.strategy, "attempts": answer.attempts,
+               "correct": answer.correct, "cost": answer.cost.model_dump(exclude={"steps"}),
+               "confidence": round(answer.confidence, 4), "model": answer.model, "adapter": answer.adapter}
         if reason:
             row["route"] = reason
-        if state.get("query_id"):
-            row["query_id"] = state["query_id"]
+        if answer.query_id:
+            row["query_id"] = answer.query_id
         if args.json:
             print(json.dumps(row), flush=True)
         else:
-            mark = {True: "correct", False: "wrong", None: "unscored"}[correct]
-            c = result.cost
-            print(f"{task.name}: {result.strategy} -> {mark}  ({c.wall_s:.1f}s, {c.tokens_trained} tokens trained)"
+            mark = {True: "correct", False: "wrong", None: "unscored"}[answer.correct]
+            c = answer.cost
+            print(f"{answer.task}: {answer.strategy} -> {mark}  ({c.wall_s:.1f}s, {c.tokens_trained} tokens trained)"
                   + (f"  [{reason}]" if reason else ""), flush=True)
         bar.update()
     bar.close()

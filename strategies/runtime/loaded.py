@@ -13,6 +13,9 @@ _LOCK = threading.Lock()
 def load_runtime(model: str | None = None) -> Any:
     """The runtime of `model` (an embedded name, a local HF folder, "tiny", or None: $TTTC_MODEL, then the
     default model), loaded on first use and kept."""
+    if model is None:
+        from ..settings import settings
+        model = settings().model   # still None: the default model; "tiny" from the environment too
     with _LOCK:
         if model not in _RUNTIMES:
             from .runtime import Runtime, tiny_runtime

@@ -3,9 +3,8 @@ from __future__ import annotations
 
 import importlib.util
 from dataclasses import dataclass
+from importlib.resources import files
 from pathlib import Path
-
-REPO = Path(__file__).resolve().parents[2]
 
 
 @dataclass(frozen=True)
@@ -28,12 +27,23 @@ EMBEDDED: dict[str, Embedded] = {
                             "(https://ai.google.dev/gemma/terms)", assembled=True),
 }
 DEFAULT_MODEL = "gemma3-270m"   # with its adapter, ahead of SmolLM2 on every point of the accuracy-cost
-                                # frontier measured here (models/gemma3-270m-adapt/README.md says why)
+                                # frontier measured here (strategies/runtime/adaptation/gemma3-270m-adapt/README.md says why)
 TOKENIZER_FOR_TESTS = "smollm2"  # tiny_runtime's vocabulary: 49k tokens keep the random plumbing model small
 
 
 class ModelNotFound(RuntimeError):
     pass
+
+
+def adaptation_dir() -> Path:
+    """The package folder of the adaptation adapters (`<name>-adapt/`, one per embedded model): package
+    data, so an installed wheel finds them as a checkout does."""
+    return Path(str(files(__package__) / "adaptation"))
+
+
+def adapter_dir(name: str) -> Path:
+    """Where the adaptation adapter of embedded model `name` lives (and where `tttc adapt` writes one)."""
+    return adaptation_dir() / f"{name}-adapt"
 
 
 def cache_root() -> Path:
@@ -101,7 +111,7 @@ def resolve(model: str | None) -> tuple[Path, str, Path | None]:
     from ..settings import settings
     name = model or settings().model or DEFAULT_MODEL
     if name in EMBEDDED:
-        adapter = REPO / "models" / f"{name}-adapt"
+        adapter = adapter_dir(name)
         if settings().no_adapter:
             adapter = None
         return build_cache(name), name, adapter if adapter and (adapter / "adapter_config.json").exists() else None
@@ -109,4 +119,23 @@ def resolve(model: str | None) -> tuple[Path, str, Path | None]:
     if not (path / "config.json").exists():
         raise ModelNotFound(f"--model {name!r}: not an embedded model ({', '.join(EMBEDDED)}) "
                             f"and not a folder with a Hugging Face config.json")
+    check_causal_lm(path)
     return path, str(path), None
+
+
+def check_causal_lm(path: Path) -> None:
+    """A one-line ModelNotFound unless the folder's config names a model type transformers has a causal LM for."""
+    from transformers import AutoConfig
+    from transformers.models.auto.modeling_auto import MODEL_FOR_CAUSAL_LM_MAPPING_NAMES
+    try:
+        config = AutoConfig.from_pretrained(path)
+    except (OSError, ValueError, KeyError) as e:
+        raise ModelNotFound(f"--model {str(path)!r}: cannot read its config.json: {first_line(e)}") from None
+    if config.model_type not in MODEL_FOR_CAUSAL_LM_MAPPING_NAMES:
+        raise ModelNotFound(f"--model {str(path)!r}: a {config.model_type!r} model, not a causal language model "
+                            f"(transformers has no *ForCausalLM class for it)")
+
+
+def first_line(error: BaseException) -> str:
+    text = str(error).strip()
+    return text.splitlines()[0] if text else type(error).__name__

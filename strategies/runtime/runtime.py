@@ -19,12 +19,24 @@ from ..task import Kind
 
 
 def pick_device(device: str | None = None) -> torch.device:
+    """`device` (else $TTTC_DEVICE): "auto" is CUDA when torch sees a GPU, else the CPU."""
     threads = settings().torch_thread_count()
     if threads:  # several model processes on few cores: torch's default (all cores each) thrashes
         torch.set_num_threads(threads)
-    if device and device != "auto":
-        return torch.device(device)
-    return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    device = device or settings().device
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if device.startswith("cuda") and not torch.cuda.is_available():
+        raise RuntimeError(f"device {device!r}: this torch sees no CUDA GPU (a CPU build, or no driver); "
+                           f"use TTTC_DEVICE=auto or cpu")
+    return torch.device(device)
+
+
+def load_dtype(device: torch.device) -> torch.dtype:
+    """bf16 on a GPU that supports it (half the memory, tensor cores); fp32 elsewhere."""
+    if device.type == "cuda" and torch.cuda.is_bf16_supported():
+        return torch.bfloat16
+    return torch.float32
 
 
 def draft_width_from_env() -> int:
@@ -49,6 +61,7 @@ class Runtime:
     tokenizer: object
     model_id: str
     device: torch.device
+    adapter: str | None = None   # the adaptation adapter merged in at load (its folder name), if any
     n_params: int = field(init=False)
     prefix_cache: PrefixCache = field(default_factory=PrefixCache, repr=False)
     # grid answers: tokens fed per row and decode step, drafts included (strategies/runtime/speculative.py); 1 = plain
@@ -64,7 +77,9 @@ class Runtime:
         if self.infer_dtype == torch.bfloat16 and first is not None and first.dtype == torch.float32:
             # other answers than fp32's: their outcome rows (and routers trained on them) stay apart
             self.model_id = f"{self.model_id}@bf16"
-        if self.tokenizer.pad_token_id is None:
+        if self.tokenizer.pad_token_id is None:   # padding is masked out: any token serves; eos is always there
+            if self.tokenizer.eos_token is None:
+                raise ValueError(f"{self.model_id}: its tokenizer has neither a pad nor an end-of-text token")
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model.eval()
 
@@ -74,13 +89,16 @@ class Runtime:
         from transformers import AutoModelForCausalLM, AutoTokenizer
         from transformers.utils import logging as hf_logging
 
-        from .models import resolve
+        from .models import ModelNotFound, first_line, resolve
         hf_logging.disable_progress_bar()   # a per-tensor "Loading weights" bar on every `tttc ask`: noise in a CLI
         path, model_id, adapter_dir = resolve(model)
         dev = pick_device(device)
-        dtype = torch.bfloat16 if dev.type == "cuda" else torch.float32
-        tok = AutoTokenizer.from_pretrained(path)
-        net = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(dev)
+        try:
+            tok = AutoTokenizer.from_pretrained(path)
+            net = AutoModelForCausalLM.from_pretrained(path, dtype=load_dtype(dev)).to(dev)
+        except (OSError, ValueError, KeyError) as e:
+            raise ModelNotFound(f"--model {str(path)!r}: cannot load it as a causal LM with its tokenizer: "
+                                f"{first_line(e)}") from None
         if adapter and adapter_dir is not None:
             import warnings
 
@@ -89,7 +107,7 @@ class Runtime:
                 warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
                 net = PeftModel.from_pretrained(net, adapter_dir).merge_and_unload()
             model_id = f"{model_id}+{adapter_dir.name}"
-        return cls(net, tok, model_id, dev)
+        return cls(net, tok, model_id, dev, adapter=adapter_dir.name if adapter and adapter_dir else None)
 
     @classmethod
     def from_pretrained_objects(cls, model, tokenizer, model_id: str = "custom") -> "Runtime":

@@ -15,7 +15,7 @@ import torch
 from pydantic import BaseModel, ConfigDict, Field
 from ..runtime.protocol import ModelRuntime
 
-ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]  # Llama/Gemma names
+ALL_LINEAR = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj"]  # Llama/Gemma/Qwen names
 META_FILE = "ttt_meta.json"
 
 
@@ -25,12 +25,24 @@ class LoraSettings(BaseModel):
     alpha: float = Field(32.0, gt=0, description="LoRA alpha; the update is scaled by alpha / rank")
     dropout: float = Field(0.0, ge=0, lt=1, description="dropout on the LoRA input; a few dozen steps rarely need it")
     targets: list[str] = Field(default_factory=lambda: list(ALL_LINEAR),
-                               description="module names to adapt (default: attention q,k,v,o and the MLP)")
+                               description="module names to adapt (default: attention q,k,v,o and the MLP; a model "
+                                           "without these names gets every linear layer but the output layer)")
 
-    def peft_config(self):
+    def peft_config(self, targets: list[str] | str | None = None):
         from peft import LoraConfig
+        chosen = list(self.targets) if targets is None else targets
         return LoraConfig(r=self.rank, lora_alpha=self.alpha, lora_dropout=self.dropout,
-                          target_modules=list(self.targets), bias="none", task_type="CAUSAL_LM")
+                          target_modules=chosen, bias="none", task_type="CAUSAL_LM")
+
+
+def lora_targets(model: torch.nn.Module, lora: LoraSettings) -> list[str] | str:
+    """The modules a LoRA adapter on `model` targets: `lora.targets`, unless they are the default names and the
+    model has none of them (GPT-2's fused layers, say); then peft's "all-linear" (every linear and Conv1D layer
+    but the output layer). Llama, Gemma and Qwen2 keep the named projections, so their figures do not change."""
+    names = {n.rsplit(".", 1)[-1] for n, _ in model.named_modules()}
+    if lora.targets == ALL_LINEAR and not names & set(ALL_LINEAR):
+        return "all-linear"
+    return list(lora.targets)
 
 
 def _base_name(name: str) -> str:
@@ -89,7 +101,7 @@ def attached(runtime: ModelRuntime, name: str, lora: LoraSettings) -> Iterator[A
 
     with warnings.catch_warnings():   # peft reads a property transformers has deprecated
         warnings.filterwarnings("ignore", message=".*is_gradient_checkpointing.*", category=FutureWarning)
-        peft_model = get_peft_model(base, lora.peft_config(), adapter_name=name)
+        peft_model = get_peft_model(base, lora.peft_config(lora_targets(base, lora)), adapter_name=name)
     runtime.model = peft_model
     try:
         with weights_modified(runtime):
@@ -163,14 +175,16 @@ def folded(model: torch.nn.Module, state: dict[str, torch.Tensor], lora: LoraSet
         module = modules.get(name)
         if b is None or module is None or not hasattr(module, "weight"):
             raise RuntimeError(f"stored adapter does not fit this model: no layer {name!r} for {key!r}")
-        pairs.append((module.weight, b, a))
+        # transformers' Conv1D (GPT-2) holds its weight as (in, out), the transpose of a Linear's
+        transposed = type(module).__name__ == "Conv1D"
+        pairs.append((module.weight, b, a, transposed))
     if not pairs:
         raise RuntimeError("stored adapter holds no LoRA weights")
-    with _weights_restored([w for w, _, _ in pairs]):
+    with _weights_restored([w for w, _, _, _ in pairs]):
         with torch.no_grad():
-            for w, b, a in pairs:
+            for w, b, a, transposed in pairs:
                 delta = (b.to(w.device, torch.float32) @ a.to(w.device, torch.float32)) * scale
-                w.add_(delta.to(w.dtype))
+                w.add_((delta.T if transposed else delta).to(w.dtype))
         yield
 
 
