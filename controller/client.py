@@ -16,7 +16,7 @@ TaskLike = Union[Task, dict, str, Path]
 class Answer:
     """What the controller answered for one task, why, how sure, and what it cost."""
     task: str                       # the task's name
-    answers: list[Value]            # the best attempt for each test input, in order
+    answers: list[Value | None]     # the best attempt for each test input, in order (None: no valid answer)
     attempts: list[list[Value]]     # every attempt (at most two) for each test input, best first
     strategy: str                   # the strategy that answered
     reason: str                     # why that strategy: the router's (or default rule's) line, or "chosen by the user"
@@ -52,9 +52,11 @@ class Controller:
 
     def __init__(self, model: str | None = None, strategy: str = "auto", db: str | None = None,
                  runtime: Any = None):
-        from controller.context import Context
+        from controller.context import Context, add_runtime
         self.strategy = strategy
-        self.context = Context(model=model, runtime=runtime, db=db)
+        if runtime is not None:   # the graph's context is plain data: the runtime is found by name
+            model = add_runtime(runtime, model)
+        self.context = Context(model=model, db=db)
 
     def solve(self, task: TaskLike, strategy: str | None = None) -> Answer:
         """Answer one task through the compiled graph (parse, featurize, route, answer, log)."""
@@ -69,7 +71,7 @@ class Controller:
             raise RuntimeError(f"{task.name}: no answer: {state.get('reply', '')[:200]}")
         result = Result.model_validate(state["result"])
         runtime = self.context.get_runtime()
-        return Answer(task=task.name, answers=[a[0] for a in result.attempts], attempts=result.attempts,
+        return Answer(task=task.name, answers=[a[0] if a else None for a in result.attempts], attempts=result.attempts,
                       strategy=result.strategy,
                       reason=state.get("reason", ""), forced=bool(state.get("forced")),
                       confidence=result.confidence, cost=result.cost, model=runtime.model_id,
