@@ -78,19 +78,6 @@ def run_turn(graph: Any, thread_id: str | None, message: str | None, context: An
     except GraphDrained as e:
         raise Cancelled(f"the run was stopped between steps ({e})") from None
     return state
-    if earlier:
-        turn["earlier"] = list(earlier)
-    state: dict[str, Any] = {}
-    try:
-        for mode, data in graph.stream(turn, config, context=context, stream_mode=STREAM_MODES,
-                                       control=StopControl(should_stop)):
-            if mode == "custom" and on_event:
-                on_event(data)
-            elif mode == "values":
-                state = data
-    except GraphDrained as e:
-        raise Cancelled(f"the run was stopped between steps ({e})") from None
-    return state
 
 
 def thread_state(graph: Any, thread_id: str) -> dict[str, Any]:
