@@ -4,9 +4,9 @@
 
 A batch of `--rows` rows with `--cached` columns already in the key/value cache is fed `w` tokens per row
 (w = 1, 2, 4, 8, 16), then cut back to one kept column, as drafted decoding does (strategies/runtime/speculative.py);
-the median of `--reps` passes is reported, with transformers' `DynamicCache` and with the cache that grows
-in place (strategies/runtime/decode_cache.py). A least-squares line `seconds = fixed + per_token * rows * w` is fitted
-to the growing cache's medians: the model behind eval/RESULTS.md's floor for a grid follow-up.
+the median of `--reps` passes is reported, with transformers' `DynamicCache` as decoding uses it. A
+least-squares line `seconds = fixed + per_token * rows * w` is fitted to the medians: the model behind
+eval/RESULTS.md's floor for a grid follow-up.
 """
 from __future__ import annotations
 
@@ -19,13 +19,10 @@ import time
 from pathlib import Path
 
 
-def pass_seconds(decoder, past, rows: int, cached: int, width: int, reps: int, grow: bool) -> float:
+def pass_seconds(decoder, past, rows: int, cached: int, width: int, reps: int) -> float:
     import torch
 
-    from strategies.runtime.decode_cache import grow_in_place
     past = copy.deepcopy(past)
-    if grow:
-        grow_in_place(past, reps * width + 1)
     past.activate_past_recording()
     mask = torch.ones(rows, cached, dtype=torch.long)
     times = []
@@ -74,13 +71,11 @@ def main(argv=None) -> int:
                 position_ids=torch.arange(args.cached).expand(args.rows, args.cached))
         for w in widths:
             row = {"width": w, "tokens": args.rows * w}
-            for grow in (False, True):
-                row["growing_s" if grow else "dynamic_s"] = round(pass_seconds(decoder, past, args.rows, args.cached,
-                                                                               w, args.reps, grow), 4)
+            row["dynamic_s"] = round(pass_seconds(decoder, past, args.rows, args.cached, w, args.reps), 4)
             out["passes"].append(row)
             print(f"[bench_decode_pass] width {w}: {row}", file=sys.stderr, flush=True)
     xs = [r["tokens"] for r in out["passes"]]
-    ys = [r["growing_s"] for r in out["passes"]]
+    ys = [r["dynamic_s"] for r in out["passes"]]
     if len(set(xs)) > 1:
         slope, intercept = statistics.linear_regression(xs, ys)
         out["fit"] = {"fixed_s": round(intercept, 4), "per_token_s": round(slope, 5)}

@@ -1,8 +1,8 @@
-"""What the two decoding optimisations buy on the current code: the key/value cache that grows in place
-(strategies/runtime/decode_cache.py) and prompt-lookup drafts for grid answers (speculative.py), each
-switched off and on, on the same `icl-vote` batch of 8 views (a grid task and a text task): once with every
+"""What prompt-lookup drafts for grid answers (strategies/runtime/speculative.py) buy: switched off and on,
+on the same `icl-vote` batch of 8 views (a grid task and a text task): once with every
 prompt prefilled (a new query), once with the prompts' key/value cache already held (a repeat: decoding is
-then nearly all of the cost, which is where both optimisations apply).
+then nearly all of the cost, which is where drafting applies most). A key/value cache that grew in place was measured the same way
+and removed: it gained under 10% (eval/RESULTS.md).
 
     OMP_NUM_THREADS=1 TTTC_TORCH_THREADS=1 python -m eval.bench_decode_paths --out eval/results/decode-paths-gemma3.json
 
@@ -18,21 +18,18 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, Sequence
 
-CONFIGS = {"plain": (False, 1), "decode cache": (True, 1), "drafts": (False, 4), "both (shipped)": (True, 4)}
+CONFIGS = {"plain": 1, "drafts (shipped)": 4}   # draft width: tokens fed per grid row and step
 
 
 @contextmanager
-def configured(runtime: Any, grow: bool, width: int) -> Iterator[None]:
-    """The runtime with the in-place cache growth on or off and the draft width set."""
-    from strategies.runtime import decode_cache
-    kept, kept_width = decode_cache.grow_in_place, runtime.draft_width
-    if not grow:
-        decode_cache.grow_in_place = lambda past, extra: None   # torch.cat growth, as transformers does
+def configured(runtime: Any, width: int) -> Iterator[None]:
+    """The runtime with its draft width set (1: no drafts)."""
+    kept = runtime.draft_width
     runtime.draft_width = width
     try:
         yield
     finally:
-        decode_cache.grow_in_place, runtime.draft_width = kept, kept_width
+        runtime.draft_width = kept
 
 
 def vote_prompts(task: Any, runtime: Any, n_views: int = 8) -> tuple[list[str], list[int]]:
@@ -58,9 +55,9 @@ def measure(runtime: Any, task: Any, reps: int, repeat: bool) -> dict[str, Any]:
         runtime.generate(prompts, task.kind, caps, **cache)
     out: dict[str, Any] = {}
     answers = None
-    for name, (grow, width) in CONFIGS.items():
+    for name, width in CONFIGS.items():
         times = []
-        with configured(runtime, grow, width):
+        with configured(runtime, width):
             for _ in range(reps):
                 start = time.perf_counter()
                 gen = runtime.generate(prompts, task.kind, caps, **cache)

@@ -61,7 +61,6 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
     """
     from transformers import DynamicCache
 
-    from .decode_cache import grow_in_place
     n = ids.shape[0]
     if past is None:
         past = DynamicCache(config=model.config)
@@ -81,7 +80,6 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
 
     logits = last_logits(dict(input_ids=ids[:, done_cols:], attention_mask=mask,
                               position_ids=positions[:, done_cols:], past_key_values=past, use_cache=True)).float()
-    grow_in_place(past, max(caps, default=0) + draft_width)   # later steps write in place (strategies/runtime/decode_cache.py)
     logp = torch.log_softmax(logits, dim=-1)
     entropy = (-(logp.exp() * logp).sum(-1)).tolist()
     if allowed is not None:
