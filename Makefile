@@ -135,7 +135,7 @@ bench: $(STAMP)
 # Resumable: a stopped run, or a wider BBH_QUERIES, runs only what is not logged yet. Hours on 2 cores; run
 # it in the background (`nohup make bbh &`). bbh-report routes each task left out and writes the results.
 BBH_QUERIES ?= 10
-BBH_STRATEGIES := zero-shot,zero-shot-options,icl,icl-options,ttt-lite,ttt,ttt-options,icl-vote
+BBH_STRATEGIES := zero-shot,zero-shot-options,icl,icl-options,ttt-lite,ttt,icl-vote
 BBH_FEATURES := $(FREE),ttt_probe,demo_ppl
 bbh: $(STAMP)
 	mkdir -p runs
