@@ -41,28 +41,35 @@ def load_bbh(data: Path, sampling: Sampling, names: Sequence[str] | None = None)
     return [load_task(p, sampling) for p in paths]
 
 
-def query_task(task: Task, i: int) -> Task:
-    """The task as seen by its i-th query alone: the same demonstrations, one test input."""
-    return task.model_copy(update={"test": (task.test[i],), "name": f"{task.name}/{i}"})
+def query_task(task: Task, i: int, number: int | None = None) -> Task:
+    """The task as seen by its i-th query alone: the same demonstrations, one test input; named by the
+    query's `number` in the whole task (default i)."""
+    return task.model_copy(update={"test": (task.test[i],), "name": f"{task.name}/{i if number is None else number}"})
 
 
-def split_result(task: Task, result: Result) -> list[tuple[Task, Result]]:
-    """One (query task, result) per query; each result carries 1/n of the run's cost."""
+def split_result(task: Task, result: Result, numbers: Sequence[int] | None = None) -> list[tuple[Task, Result]]:
+    """One (query task, result) per query, named by `numbers` (default 0..n-1); each result carries 1/n
+    of the run's cost."""
     n = len(task.test)
+    numbers = list(range(n)) if numbers is None else list(numbers)
     share = result.cost.model_copy(update={k: getattr(result.cost, k) / n for k in ("wall_s", "flops")}
                                    | {k: getattr(result.cost, k) // n for k in ("tokens_in", "tokens_out",
                                                                                "tokens_trained", "steps")})
-    return [(query_task(task, i), result.model_copy(update={"attempts": [result.attempts[i]], "cost": share,
-                                                             "info": {}}))
+    return [(query_task(task, i, numbers[i]), result.model_copy(update={"attempts": [result.attempts[i]],
+                                                                         "cost": share, "info": {}}))
             for i in range(n)]
 
 
-def missing_queries(task: Task, strategy: str, done: set[tuple[str, str, str]], model_id: str) -> Task | None:
-    """`task` cut to the queries whose row for `strategy` is not in the log yet (None when none is
-    missing), so that a resumed or widened run (more --queries, same seed) adds only new rows."""
-    keep = tuple(ex for i, ex in enumerate(task.test)
-                 if (query_task(task, i).content_hash(), strategy, model_id) not in done)
-    return task.model_copy(update={"test": keep}) if keep else None
+def missing_queries(task: Task, strategy: str, done: set[tuple[str, str, str]],
+                    model_id: str) -> tuple[Task, list[int]] | None:
+    """`task` cut to the queries whose row for `strategy` is not in the log yet, with their numbers in
+    `task` (None when none is missing), so that a resumed or widened run (more --queries, same seed)
+    adds only new rows."""
+    numbers = [i for i in range(len(task.test))
+               if (query_task(task, i).content_hash(), strategy, model_id) not in done]
+    if not numbers:
+        return None
+    return task.model_copy(update={"test": tuple(task.test[i] for i in numbers)}), numbers
 
 
 def task_features(task: Task, runtime: Any, log: Any, model_id: str, names: Sequence[str] | None) -> dict[str, float]:
@@ -100,10 +107,10 @@ def run_suite(tasks: Sequence[Task], strategies: Sequence[str], runtime: Any, lo
         start = time.perf_counter()
         values = task_features(task, runtime, log, model_id, features)
         say(f"[{k}/{len(tasks)}] {task.name}: features in {time.perf_counter() - start:.1f} s")
-        for name, part in todo.items():
+        for name, (part, numbers) in todo.items():
             result = get_strategy(name).run(part, runtime)
             rows = [OutcomeRow.from_result(q, r, model_id, features=values, suite=SUITE, family=task.name)
-                    for q, r in split_result(part, result)]
+                    for q, r in split_result(part, result, numbers)]
             log.extend(rows)
             written += len(rows)
             right = sum(bool(r.correct) for r in rows)

@@ -34,6 +34,7 @@ def test_suite_logs_resumes_and_widens(tmp_path, tiny_rt):
         assert run_suite(tasks, ["zero-shot", "icl"], tiny_rt, log, say=lambda _: None) == 0   # resumed: nothing new
         wider = load_bbh(BBH, Sampling(demos=3, queries=3), names)
         assert run_suite(wider, ["icl"], tiny_rt, log, say=lambda _: None) == 2              # the third query only
+        assert {r["task_name"] for r in log.rows(strategy="icl")} == {f"{n}/{i}" for n in names for i in range(3)}
         rows = log.rows()
         assert {r["family"] for r in rows} == set(names) and {r["suite"] for r in rows} == {"bbh"}
         assert all(r["correct"] in (True, False) and len(r["attempts"]) == 1 for r in rows)
