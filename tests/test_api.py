@@ -10,7 +10,7 @@ import threading
 import time
 
 import pytest
-from agentkit import TEXT_MESSAGE, add_tiny_ttt, grid_message, grid_task
+from agentkit import TEXT_MESSAGE, grid_message
 from fastapi.testclient import TestClient
 
 from controller.api.server import create_app

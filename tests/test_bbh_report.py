@@ -3,7 +3,7 @@ import json
 
 import pytest
 
-from eval.bbh_report import build, chart, common_rows, main, markdown, oracle
+from eval.bbh_report import build, common_rows, main, markdown, oracle
 from eval.bbh_router import decide_seconds
 
 STRATEGIES = ("zero-shot", "icl", "icl-vote", "ttt-lite", "ttt")

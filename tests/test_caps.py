@@ -1,7 +1,7 @@
 """Answer caps: the output shape the demonstrations agree on, and the token cap it gives."""
 from types import SimpleNamespace
 
-from strategies.runtime.caps import MIN_CAP, answer_cap, expected_shape
+from strategies.runtime.caps import answer_cap, expected_shape
 from strategies.serialize import parse_answer, render_answer
 from strategies.task import Example, Task
 

@@ -10,7 +10,7 @@ from policies.features import FEATURES, Features, feature_columns, featurize, re
 from policies.features.likelihood import query_split
 from strategies.cost import Cost
 from strategies.runtime import Generation
-from strategies.serialize import render, render_answer
+from strategies.serialize import render
 from strategies.task import task_from_obj
 
 GRID = task_from_obj({"train": [

@@ -1,6 +1,5 @@
 """Specification of the ttt and tlm strategies end to end on the tiny model (plumbing, cost, early stopping, cache)."""
 import pytest
-import torch
 
 from strategies.base import Result
 from strategies.ttt.adapters import param_fingerprint
