@@ -14,20 +14,12 @@ from typing import Any, Literal, Sequence
 
 from .cost import Cost
 from .runtime.protocol import ModelRuntime
-from .scoring import option_candidates
+from .scoring import as_number, option_candidates
 from .serialize import render_answer
 from .task import Kind, Task, Value
 
 Choices = Literal["free", "options"]
 MAX_LABELS = 4
-
-
-def _is_number(text: str) -> bool:
-    try:
-        float(text.replace(",", ""))
-        return True
-    except ValueError:
-        return False
 
 
 def candidates(task: Task, query: Value) -> list[str]:
@@ -39,7 +31,7 @@ def candidates(task: Task, query: Value) -> list[str]:
     if listed:
         return listed
     labels = list(dict.fromkeys(str(e.output) for e in task.train))
-    if 2 <= len(labels) <= MAX_LABELS and not any(_is_number(label) for label in labels):
+    if 2 <= len(labels) <= MAX_LABELS and all(as_number(label) is None for label in labels):
         return labels
     return []
 

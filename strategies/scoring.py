@@ -26,7 +26,8 @@ def _plain(text: str) -> str:
     return text[:-1].rstrip().casefold() if text.endswith(".") else text.casefold()
 
 
-def _number(text: str) -> float | None:
+def as_number(text: str) -> float | None:
+    """The value of a plain number (`24`, `-3.5`, `1,024`, `7.`); None for anything else."""
     text = text.strip().rstrip(".").strip()
     if not _NUMBER.match(text):
         return None
@@ -42,8 +43,8 @@ def normalise(answer: str, target: str) -> str:
     if _OPTION_TARGET.fullmatch(target.strip()):
         m = _OPTION_ANSWER.match(answer.strip())
         return f"({m.group(1).upper()})" if m else _plain(answer)
-    if _number(target) is not None:
-        value = _number(answer)
+    if as_number(target) is not None:
+        value = as_number(answer)
         return repr(value) if value is not None and math.isfinite(value) else _plain(answer)
     return _plain(answer)
 
@@ -52,7 +53,7 @@ def _canonical_target(target: str) -> str:
     t = target.strip()
     if _OPTION_TARGET.fullmatch(t):
         return t
-    value = _number(t)
+    value = as_number(t)
     return repr(value) if value is not None else _plain(t)
 
 
