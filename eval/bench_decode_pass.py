@@ -18,6 +18,8 @@ import sys
 import time
 from pathlib import Path
 
+from strategies.runtime.kv import cache_kwarg
+
 
 def pass_seconds(decoder, past, rows: int, cached: int, width: int, reps: int) -> float:
     import torch
@@ -32,7 +34,7 @@ def pass_seconds(decoder, past, rows: int, cached: int, width: int, reps: int) -
         step_mask = torch.cat([mask, mask.new_ones((rows, width))], 1)
         positions = (torch.arange(width) + mask.shape[1]).expand(rows, width)
         start = time.perf_counter()
-        decoder(input_ids=ids, attention_mask=step_mask, position_ids=positions, past_key_values=past, use_cache=True)
+        decoder(input_ids=ids, attention_mask=step_mask, position_ids=positions, **cache_kwarg(decoder, past), use_cache=True)
         past.crop(-(width - 1))
         times.append(time.perf_counter() - start)
         mask = torch.cat([mask, mask.new_ones((rows, 1))], 1)
@@ -67,7 +69,7 @@ def main(argv=None) -> int:
     with torch.inference_mode():
         past = DynamicCache(config=rt.model.config)
         ids = torch.randint(100, 1000, (args.rows, args.cached), generator=torch.Generator().manual_seed(0))
-        decoder(input_ids=ids, attention_mask=torch.ones_like(ids), past_key_values=past, use_cache=True,
+        decoder(input_ids=ids, attention_mask=torch.ones_like(ids), **cache_kwarg(decoder, past), use_cache=True,
                 position_ids=torch.arange(args.cached).expand(args.rows, args.cached))
         for w in widths:
             row = {"width": w, "tokens": args.rows * w}

@@ -2,6 +2,7 @@
 import pytest
 import torch
 
+from strategies.runtime.kv import cache_kwarg, output_cache
 from strategies.runtime.prompt_cache import PrefixCache, cache_bytes, split_prompts
 from strategies.serialize import render
 
@@ -78,8 +79,8 @@ def test_the_cache_hands_out_copies_and_forgets_the_least_recent_past_its_memory
     from transformers import DynamicCache
     ids = torch.tensor([tiny_rt.encode("in: good day\nout: GOOD DAY")])
     with torch.no_grad():
-        kv = tiny_rt.model(input_ids=ids, past_key_values=DynamicCache(config=tiny_rt.model.config),
-                           use_cache=True).past_key_values
+        kv = output_cache(tiny_rt.model(input_ids=ids, **cache_kwarg(tiny_rt.model, DynamicCache(config=tiny_rt.model.config)),
+                                        use_cache=True))
     size = cache_bytes(kv)
     assert size > 0
     cache = PrefixCache(max_bytes=2 * size)

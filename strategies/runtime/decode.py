@@ -17,6 +17,8 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from .kv import cache_kwarg
+
 GRID_CHARS = frozenset("0123456789\n")
 
 
@@ -67,6 +69,7 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
     done_cols = past.get_seq_length()
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
     parts = decoder_and_head(model)
+    kv = cache_kwarg(parts[0] if parts is not None else model, past)   # the same cache object throughout
 
     def last_logits(step: dict) -> torch.Tensor:
         """(rows, vocab) logits at each row's last position. Through the output layer on a 2-D input
@@ -79,7 +82,7 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
         return torch.nn.functional.linear(hidden.to(head.weight.dtype), head.weight, head.bias)
 
     logits = last_logits(dict(input_ids=ids[:, done_cols:], attention_mask=mask,
-                              position_ids=positions[:, done_cols:], past_key_values=past, use_cache=True)).float()
+                              position_ids=positions[:, done_cols:], **kv, use_cache=True)).float()
     logp = torch.log_softmax(logits, dim=-1)
     entropy = (-(logp.exp() * logp).sum(-1)).tolist()
     if allowed is not None:
@@ -127,5 +130,5 @@ def greedy(model: Any, ids: torch.Tensor, mask: torch.Tensor, caps: Sequence[int
         mask = torch.cat([mask, mask.new_ones((len(live), 1))], dim=1)
         last_pos = last_pos + 1
         nxt = step_token(dict(input_ids=nxt[:, None], attention_mask=mask, position_ids=last_pos[:, None],
-                              past_key_values=past, use_cache=True))
+                              **kv, use_cache=True))
     return tokens, entropy

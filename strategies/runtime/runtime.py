@@ -11,6 +11,7 @@ import torch
 
 from . import decode
 from ..cost import Cost
+from .kv import cache_kwarg, output_cache
 from .precision import Bf16Copies, inference_precision, infer_dtype_from_env
 from .prompt_cache import PrefixCache, Split, split_prompts
 from ..serialize import is_complete
@@ -247,9 +248,10 @@ class Runtime:
         positions = (mask.cumsum(-1) - 1).masked_fill(mask == 0, 0)[:, -ids.shape[1]:]   # as generate() numbers them
         parts = decode.decoder_and_head(self.model)
         if parts is not None:
-            parts[0](input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=past, use_cache=True)
+            parts[0](input_ids=ids, attention_mask=mask, position_ids=positions, **cache_kwarg(parts[0], past),
+                     use_cache=True)
         else:
-            self.model(input_ids=ids, attention_mask=mask, position_ids=positions, past_key_values=past,
+            self.model(input_ids=ids, attention_mask=mask, position_ids=positions, **cache_kwarg(self.model, past),
                        use_cache=True, logits_to_keep=1)
 
     def _greedy(self, ids: torch.Tensor, mask: torch.Tensor, caps: list[int], kind: Kind,
@@ -323,7 +325,8 @@ class Runtime:
                 total = float(head[cont[0]]) if cont else 0.0
                 if len(cont) > 1:
                     step = self.model(input_ids=torch.tensor([cont[:-1]], device=self.device),
-                                      past_key_values=copy.deepcopy(first.past_key_values), use_cache=True)
+                                      **cache_kwarg(self.model, copy.deepcopy(output_cache(first))),
+                                      use_cache=True)
                     lps = torch.log_softmax(step.logits[0].float(), dim=-1)
                     total += float(sum(lps[j, cont[j + 1]] for j in range(len(cont) - 1)))
                 out.append(total)

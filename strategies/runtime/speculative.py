@@ -19,6 +19,7 @@ from typing import Any, Callable, Sequence
 
 import torch
 
+from .kv import cache_kwarg
 from .lookup import NgramIndex
 
 
@@ -68,7 +69,7 @@ def decode(decoder: Any, project: Callable[[torch.Tensor], torch.Tensor], past: 
         steps = torch.arange(1, w + 1, device=device)
         step_mask = torch.cat([mask, mask.new_ones((len(live), w))], dim=1)
         hidden = decoder(input_ids=ids, attention_mask=step_mask, position_ids=last_pos[:, None] + steps,
-                         past_key_values=past, use_cache=True).last_hidden_state
+                         **cache_kwarg(decoder, past), use_cache=True).last_hidden_state
         greedy = project(hidden).tolist()          # greedy[j][i]: the token after feed[j][:i + 1]
         confirmed, survivors = [], []
         for j, r in enumerate(live):
