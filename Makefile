@@ -72,7 +72,7 @@ bench: $(STAMP)
 	# the shipped router's recipe, cross-validated by family on the whole router log
 	.venv/bin/tttc import-outcomes $(SPELLING) $(ADAPT_GRID) --db sqlite:///runs/bench-router-gemma.db
 	$(PY) -m eval.bench_router --db sqlite:///runs/bench-router-gemma.db --out eval/results/router-gemma3.json \
-	    --estimator logreg --C 0.1 --cascade free --escalate 0.2 --features $(FREE),ttt_probe --md
+	    --estimator logreg --C 0.1 --cascade free --escalate pays --budget seconds=5 --features $(FREE),ttt_probe --md
 	# out of sample: the recipe trained before the spelling families (1ecf250) and before the adapt grids (8335699);
 	# the previous recipe, all five model features as stage 2 (5e71f14), on the spelling families
 	git archive 1ecf250 policies/shipped | tar -x -C runs/router-before-spelling

@@ -54,17 +54,28 @@ def cost_axis(points, weak_s: float, strong_s: float) -> list:
             for p in points]
 
 
-def with_overhead(points, seconds: float) -> list:
-    """Points with `seconds` of featurizing per query added: what the user waits and pays for."""
+def featurized(points, base: float, router: Any = None, kind: str = "seconds") -> list:
+    """Points with featurizing seconds per query added, what the user waits and pays for: `base` (what
+    every query computes), plus for a cascade what its escalations cost at each point's budget (its
+    `spent`, keyed by the Budget of `kind` the curve was swept over)."""
     from dataclasses import replace
-    return [replace(p, seconds=p.seconds + seconds) for p in points]
+    return [replace(p, seconds=p.seconds + base + escalation_at(router, p.budget, kind)) for p in points]
 
 
-def featurizing_seconds(cols: list[str], feature_costs: dict[str, dict], cascade: tuple[list[str], float] | None = None
+def escalation_at(router: Any, budget: float | None, kind: str = "seconds") -> float:
+    """Mean escalation feature seconds per query a cascade spent when routed at this budget (0 for any other router)."""
+    from policies.budget import Budget
+    spent = getattr(router, "spent", None)
+    if not spent or budget is None:
+        return 0.0
+    return spent.get(Budget(**{kind: budget}), (0.0, 0.0))[1]
+
+
+def featurizing_seconds(cols: list[str], feature_costs: dict[str, dict], stage1: list[str] | None = None
                         ) -> dict[str, float]:
     """Mean seconds per query each router spends on features before any strategy runs (0 where the
     log has no feature costs): the learned router computes every feature it reads, a threshold one;
-    a cascade its stage-1 features always and the rest for the `rate` of queries that escalate."""
+    a cascade its `stage1` features always (what its escalations add depends on the budget: its `spent`)."""
     from policies.features import FEATURES
 
     def cost(names) -> float:
@@ -74,9 +85,8 @@ def featurizing_seconds(cols: list[str], feature_costs: dict[str, dict], cascade
         return [s.name for s in FEATURES.values() if set(s.keys) & set(columns)]
     out = {"router": cost(used(cols)), "ppl-threshold": cost(["demo_ppl"]),
            "consistency-threshold": cost(["self_consistency"])}
-    if cascade is not None:
-        first, rate = used(cascade[0]), cascade[1]
-        out["cascade"] = cost(first) + rate * cost([n for n in used(cols) if n not in first])
+    if stage1 is not None:
+        out["cascade"] = cost(used(stage1))
     return out
 
 
@@ -126,10 +136,14 @@ def baselines(table, logged: list[str]) -> Baselines:
 def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: str = "logreg",
               feature_costs: dict[str, dict] | None = None, ablate: bool = True,
               features: list[str] | None = None, cascade: list[str] | None = None,
-              escalate: float = 0.1, logreg_C: float = 1.0) -> dict[str, Any]:
+              escalate: float | str = 0.1, logreg_C: float = 1.0,
+              task_costs: dict[str, dict[str, float]] | None = None, at: Any = None) -> dict[str, Any]:
     """With `cascade` (feature names), the router under test is a two-stage cascade
-    (policies/cascade.py) whose stage 1 reads those features and escalates `escalate` of the queries;
-    the targets are then checked on it (the full router's rows stay for comparison)."""
+    (policies/cascade.py) whose stage 1 reads those features and escalates `escalate` of the queries,
+    or (PAYS) where that pays, the threshold for each fold chosen on the others; the targets are then
+    checked on it (the full router's rows stay for comparison). `feature_costs` are the log's mean
+    seconds per feature, `task_costs` each task's (what an escalation pays); `at` (a Budget) adds the
+    router's and the cascade's point at that budget, featurizing counted."""
     from policies.budget import Budget
     from policies.crossval import OutOfFold, out_of_fold, task_groups
     from policies.metrics import curve, evaluate
@@ -151,33 +165,45 @@ def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: s
     weak_acc, strong_acc = acc[table.cheap], acc[strong]
 
     routers: dict[str, Any] = {"router": OutOfFold(P, table.strategies), **base.reference}
-    cols1 = None
+    cols1 = names = None
     if cascade is not None:
-        from policies.cascade import CascadeOOF
+        from policies.cascade import PAYS, CascadeOOF, escalation_features, escalation_seconds
+        from policies.crossval import fold_ids
         cols1 = [c for c in feature_set(rows, cascade) if c in cols]
         P1, _ = out_of_fold(table, fam, n_splits=folds, columns=cols1, **params)
-        routers["cascade"] = CascadeOOF(P1, P, table.strategies, escalate)
+        names = escalation_features(cols, cols1)
+        means = {n: c["wall_s"] for n, c in (feature_costs or {}).items()}
+        f = escalation_seconds(table.keys, names, task_costs or {}, means, require=escalate == PAYS)
+        routers["cascade"] = CascadeOOF(P1, P, table.strategies, escalate, f, table.correct, table.seconds,
+                                        fold_ids(fam, folds))
     primary = "cascade" if cascade is not None else "router"
     notes = base.notes
     routers.update(base.thresholds)
     lo, hi = secs[table.cheap], secs[strong]
     curves = {name: curve(r, table, seconds=budgets, costs=C) for name, r in routers.items()}
     by_share = {name: curve(r, table, shares=SHARES, costs=C) for name, r in routers.items()}
-    overhead = featurizing_seconds(cols, feature_costs or {}, None if cols1 is None else (cols1, escalate))
+    overhead = featurizing_seconds(cols, feature_costs or {}, cols1)
+    totals = {name: featurized(curves[name], overhead.get(name, 0.0), routers[name]) for name in routers}
     summary = {name: {"cost_axis": gap_metrics(cost_axis(curves[name], lo, hi), weak_acc, strong_acc),
-                      "total_cost_axis": gap_metrics(cost_axis(with_overhead(curves[name], overhead.get(name, 0.0)),
-                                                               lo, hi), weak_acc, strong_acc),
+                      "total_cost_axis": gap_metrics(cost_axis(totals[name], lo, hi), weak_acc, strong_acc),
                       "share_axis": gap_metrics(by_share[name], weak_acc, strong_acc)} for name in routers}
     q = table.queries(C)
     always = {s: {"accuracy": acc[s], "seconds": secs[s]} for s in table.strategies}
 
     # target 1: a point at no more than 35% of the strong strategy's seconds, featurizing included,
     # within 95% of its accuracy
-    limit = TARGET_TIME * secs[strong]
+    limit, r = TARGET_TIME * secs[strong], routers[primary]
     spend = limit - overhead[primary]
-    at_limit = evaluate(routers[primary].route(q, Budget(seconds=max(spend, 0.0))), table, spend)
-    cheap_enough = [p for p in curves[primary] + by_share[primary] + [at_limit] if p.seconds <= spend]
-    best = max(cheap_enough, key=lambda p: p.accuracy, default=None)
+    for _ in range(2):   # a cascade's escalations cost seconds too: route once more at the budget they leave
+        at_limit = evaluate(r.route(q, Budget(seconds=max(spend, 0.0))), table, max(spend, 0.0))
+        if not escalation_at(r, at_limit.budget):
+            break
+        spend = limit - overhead[primary] - escalation_at(r, at_limit.budget)
+    points = curves[primary] + by_share[primary] + [at_limit]
+    with_f = (totals[primary] + featurized(by_share[primary], overhead[primary], r, "share")
+              + featurized([at_limit], overhead[primary], r))
+    cheap_enough = [(p, t) for p, t in zip(points, with_f) if t.seconds <= limit + 1e-9]
+    best, best_f = max(cheap_enough, key=lambda pt: pt[0].accuracy, default=(None, None))
     t1 = best is not None and best.accuracy >= TARGET_ACC * strong_acc
     # target 3: at or above each single-feature router at every budget strictly between the ends
     by_budget = {name: {p.budget: p for p in pts} for name, pts in curves.items()}
@@ -188,7 +214,8 @@ def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: s
     apgr_r = summary[primary]["cost_axis"]["apgr"]
     targets = {
         "accuracy_at_time": {"pass": t1, "limit_seconds": limit, "need_accuracy": TARGET_ACC * strong_acc,
-                             "featurizing_s": overhead[primary], "router": primary,
+                             "featurizing_s": overhead[primary] if best is None else best_f.seconds - best.seconds,
+                             "router": primary,
                              "best": None if best is None else points_json([best])[0]},
         "apgr": {"pass": apgr_r is not None and apgr_r >= TARGET_APGR, "value": apgr_r, "need": TARGET_APGR,
                  "axis": "cost"},
@@ -206,7 +233,36 @@ def benchmark(rows: list[dict], folds: int = 5, cheap: str = "icl", estimator: s
             "always": always, "budgets_s": budgets, "curves": {k: points_json(v) for k, v in curves.items()},
             "curves_by_share": {k: points_json(v) for k, v in by_share.items()},
             "summary": summary, "targets": targets, "ablation": ablation,
-            "cascade": None if cols1 is None else {"features": cols1, "escalate": escalate}}
+            "cascade": None if cols1 is None else {"features": cols1, "escalate": escalate},
+            "escalation": None if cols1 is None else escalation(routers["cascade"], names, budgets,
+                                                                overhead["cascade"]),
+            "at_budget": None if at is None else at_budget(routers, q, table, at, overhead)}
+
+
+def escalation(router: Any, names: list[str], budgets: list[float], stage1_s: float) -> dict[str, Any]:
+    """A cascade's escalations along the seconds curve: share of queries escalated and featurizing seconds
+    per query (stage 1's and the escalation features'), per budget."""
+    from policies.budget import Budget
+    spent = [router.spent.get(Budget(seconds=b), (0.0, 0.0)) for b in budgets]
+    return {"features": names, "per_budget": [{"budget": b, "escalated": e, "featurizing_s": stage1_s + f}
+                                              for b, (e, f) in zip(budgets, spent)]}
+
+
+def at_budget(routers: dict[str, Any], q: Any, table: Any, budget: Any, overhead: dict[str, float]) -> dict[str, Any]:
+    """The learned routers' points at one budget (the one a router ships with): accuracy, strategy seconds,
+    featurizing seconds and their share of the total; for a cascade, the share of queries escalated."""
+    from policies.metrics import evaluate
+    out: dict[str, Any] = {"budget": {"share": budget.share, "seconds": budget.seconds}}
+    for name in ("router", "cascade"):
+        if name not in routers:
+            continue
+        r = routers[name]
+        p = evaluate(r.route(q, budget), table)
+        f = overhead.get(name, 0.0) + getattr(r, "last_featurizing", 0.0)
+        out[name] = {"accuracy": p.accuracy, "seconds": p.seconds, "featurizing_s": f, "total_s": p.seconds + f,
+                     "featurizing_share": f / (p.seconds + f) if p.seconds + f > 0 else 0.0,
+                     "escalated": getattr(r, "last_escalated", None)}
+    return out
 
 
 class Ablation:
@@ -245,63 +301,6 @@ class Ablation:
         return out
 
 
-def _n(x: Any, fmt: str = ".3f") -> str:
-    return "n/a" if x is None else format(x, fmt)
-
-
-def markdown(res: dict[str, Any], command: str) -> str:
-    t = res["targets"]
-    names = list(res["curves"])
-    lines = [f"Router benchmark: {res['tasks']} tasks, {res['families']} families, model {res.get('model_id', '?')}, "
-             f"{res['folds']}-fold cross-validation grouped by family (every task routed by models that never "
-             "saw its family).", "", f"```sh\n{command}\n```", "",
-             "| route | accuracy | mean s |", "|---|---|---|"]
-    lines += [f"| always {s} | {_n(a['accuracy'])} | {_n(a['seconds'], '.1f')} |" for s, a in res["always"].items()]
-    lines += ["", f"Accuracy / mean wall seconds per budget (target mean seconds, from always-{res['weak']} to "
-              f"always-{res['strong']}; the baselines' expensive route is {res['strong']}):", "",
-              "| budget s | " + " | ".join(names) + " |", "|---" * (len(names) + 1) + "|"]
-    for b in res["budgets_s"]:
-        cells = []
-        for n in names:
-            p = next((p for p in res["curves"][n] if p["budget"] == b), None)
-            cells.append("" if p is None else f"{p['accuracy']:.3f} / {p['seconds']:.1f}")
-        lines.append(f"| {b:.1f} | " + " | ".join(cells) + " |")
-    f = res["featurizing_s"]
-    lines += ["", "Curves count the strategies' seconds only. Featurizing before routing costs, per query: "
-              + ", ".join(f"{k} {v:.2f} s" for k, v in f.items())
-              + " (counted in the time target; when the router picks ICL, the ICL probe's answer can be reused)."]
-    lines += ["", f"APGR and CPT between always-{res['weak']} and always-{res['strong']}; x is the normalised "
-              "mean seconds (cost) or RouteLLM's share of calls past the cheap route (share):", "",
-              "| router | APGR cost | CPT(50%) cost | CPT(80%) cost | APGR share | CPT(50%) share | CPT(80%) share "
-              "| APGR cost, featurizing included |",
-              "|---|---|---|---|---|---|---|---|"]
-    for n, m in res["summary"].items():
-        c, sh, tot = m["cost_axis"], m["share_axis"], m.get("total_cost_axis", {})
-        lines.append(f"| {n} | {_n(c['apgr'])} | {_n(c['cpt50'])} | {_n(c['cpt80'])} | "
-                     f"{_n(sh['apgr'])} | {_n(sh['cpt50'])} | {_n(sh['cpt80'])} | {_n(tot.get('apgr'))} |")
-    best = t["accuracy_at_time"]["best"]
-    best_text = "none" if best is None else f"{best['accuracy']:.3f} at {best['seconds']:.1f} s"
-    margin = ", ".join(f"{k} {_n(v, '+.3f')}" for k, v in t["above_single_feature"]["min_margin"].items())
-    lines += ["", "| target | result | measured |", "|---|---|---|",
-              f"| {t['accuracy_at_time'].get('router', 'router')}: accuracy >= {TARGET_ACC:.0%} of {res['strong']} "
-              f"at <= {TARGET_TIME:.0%} of its time | "
-              f"{'PASS' if t['accuracy_at_time']['pass'] else 'FAIL'} | best within "
-              f"{_n(t['accuracy_at_time']['limit_seconds'], '.1f')} s, "
-              f"{_n(t['accuracy_at_time']['featurizing_s'], '.1f')} s of it featurizing: {best_text} "
-              f"(need {_n(t['accuracy_at_time']['need_accuracy'])}) |",
-              f"| {t['accuracy_at_time'].get('router', 'router')}: APGR (cost) >= {TARGET_APGR} | {'PASS' if t['apgr']['pass'] else 'FAIL'} | {_n(t['apgr']['value'])} |",
-              f"| at or above both single-feature routers at every inner budget | "
-              f"{'PASS' if t['above_single_feature']['pass'] else 'FAIL'} | min margin {margin or 'n/a'}"
-              + (f"; {t['above_single_feature']['note']}" if t["above_single_feature"]["note"] else "") + " |"]
-    if res["ablation"]:
-        lines += ["", "Feature ablation (router refitted without the group, same folds; cost per query as "
-                  "`tttc collect` metered it; first_token_entropy reads the ICL probe that self_consistency pays for):", "",
-                  "| feature group dropped | APGR cost | change | feature s/query |", "|---|---|---|---|"]
-        lines += [f"| {a['dropped']} | {_n(a.get('apgr'))} | {_n(a.get('apgr_change'), '+.3f')} | "
-                  f"{_n(a['cost_s_per_query'], '.2f')} |" for a in res["ablation"]]
-    return "\n".join(lines)
-
-
 def _cascade(text: str | None) -> list[str] | None:
     if text is None:
         return None
@@ -324,7 +323,13 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cascade", default=None, metavar="FEATURES",
                     help="test a two-stage cascade whose stage 1 reads these features ('free': every feature "
                          "that needs no model), as `tttc train-router --cascade`")
-    ap.add_argument("--escalate", type=float, default=0.1, help="with --cascade: share of queries escalated")
+    ap.add_argument("--escalate", default="0.1", metavar="RATE|pays",
+                    help="with --cascade: share of queries escalated, or 'pays': where escalating pays at each "
+                         "budget, the escalation features' logged seconds counted (chosen on the other folds), as "
+                         "`tttc train-router --escalate`")
+    ap.add_argument("--budget", default=None,
+                    help="also report the learned routers at this budget, featurizing counted (share=F or "
+                         "seconds=S, as `tttc train-router --budget`)")
     ap.add_argument("--features", default=None,
                     help="comma-separated registered feature names the router may read (default: all logged), "
                          "as `tttc train-router --features`")
@@ -334,8 +339,13 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as e:
         print(f"bench_router: --cascade: {e}", file=sys.stderr)
         return 2
-    if not 0.0 <= args.escalate <= 1.0:
-        print(f"bench_router: --escalate {args.escalate}: expected a share in [0, 1]", file=sys.stderr)
+    from policies.cascade import parse_escalate
+    from policies.train import parse_budget
+    try:
+        escalate = parse_escalate(args.escalate)
+        at = None if args.budget is None else parse_budget(args.budget)
+    except ValueError as e:
+        print(f"bench_router: {e}", file=sys.stderr)
         return 2
     if not args.C > 0:
         print(f"bench_router: --C {args.C}: expected a positive number", file=sys.stderr)
@@ -355,17 +365,23 @@ def main(argv: list[str] | None = None) -> int:
             print(f"bench_router: no labelled rows in {log.url}; run `tttc collect` first", file=sys.stderr)
             return 1
         costs = log.feature_costs.means(model_id)
+        task_costs = log.feature_costs.by_task(model_id)
     import sklearn.linear_model  # noqa: F401  (loads the BLAS and OpenMP libraries the limit must reach)
     from threadpoolctl import threadpool_limits
-    with threadpool_limits(1):   # hundreds of small fits: extra BLAS threads only contend (10x slower on 2 busy cores)
-        res = benchmark(rows, folds=args.folds, cheap=args.cheap, estimator=args.estimator, feature_costs=costs,
-                        ablate=not args.no_ablation, features=args.features.split(",") if args.features else None,
-                        cascade=cascade, escalate=args.escalate, logreg_C=args.C)
+    try:
+        with threadpool_limits(1):   # hundreds of small fits: extra BLAS threads only contend (10x slower on 2 busy cores)
+            res = benchmark(rows, folds=args.folds, cheap=args.cheap, estimator=args.estimator, feature_costs=costs,
+                            ablate=not args.no_ablation, features=args.features.split(",") if args.features else None,
+                            cascade=cascade, escalate=escalate, logreg_C=args.C, task_costs=task_costs, at=at)
+    except ValueError as e:   # no complete task, unrecorded costs of the features escalation weighs, ...
+        print(f"bench_router: {e}", file=sys.stderr)
+        return 1
     command = " ".join([".venv/bin/python -m eval.bench_router", *(argv if argv is not None else sys.argv[1:])])
     res = {"command": command, "model_id": model_id, **res}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(res, indent=1))
     if args.md:
+        from eval.bench_router_md import markdown
         print(markdown(res, command))
     else:
         for name, t in res["targets"].items():

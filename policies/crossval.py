@@ -37,6 +37,19 @@ def feature_dicts(table: Table) -> list[dict[str, float]]:
     return [{c: float(v) for c, v in zip(table.feature_names, x) if np.isfinite(v)} for x in table.X]
 
 
+def fold_ids(groups: Sequence[str], n_splits: int = 5) -> np.ndarray:
+    """The fold each query is scored in by `out_of_fold` (same GroupKFold, same groups): what a
+    parameter chosen on labels (a cascade's `pays` threshold) is cross-fitted over."""
+    from sklearn.model_selection import GroupKFold
+    groups = np.asarray(groups)
+    out = np.full(len(groups), -1)
+    n_groups = len(set(groups.tolist()))
+    splits = GroupKFold(n_splits=min(n_splits, n_groups)).split(np.zeros((len(groups), 1)), groups=groups)
+    for f, (_, test) in enumerate(splits):
+        out[test] = f
+    return out
+
+
 def out_of_fold(table: Table, groups: Sequence[str], n_splits: int = 5, columns: Sequence[str] | None = None,
                 **router_params: Any) -> tuple[np.ndarray, np.ndarray]:
     """(P, C), both (n, k) in `table.strategies` order: P(correct) from a router, and seconds from a

@@ -8,7 +8,8 @@ from typing import Any, Iterable, Mapping, Sequence
 import numpy as np
 
 from .budget import Budget, calibrate_lambda, choose
-from .cascade import decide, margins, threshold_for_rate
+from .cascade import PAYS, decide, escalation_features, escalation_gain, escalation_seconds, margins, \
+    threshold_for_rate, threshold_that_pays
 from .cost_model import CostModel
 from .crossval import OutOfFold, feature_dicts, out_of_fold, task_groups
 from .metrics import evaluate, summary
@@ -64,7 +65,8 @@ REPORTING_ONLY = frozenset({"arc1-eval-small"})
 
 def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_families: Sequence[str] = (),
                  folds: int = 5, features: Sequence[str] | None = None, model_id: str | None = None,
-                 cheap: str = "icl", cascade_features: Sequence[str] | None = None, escalate_rate: float = 0.1,
+                 cheap: str = "icl", cascade_features: Sequence[str] | None = None,
+                 escalate_rate: float | str = 0.1, feature_costs: Mapping[str, Mapping[str, float]] | None = None,
                  **router_params: Any) -> Trained:
     """Rows are outcome-log dicts; only those with a known outcome count. Families in
     `holdout_families` are kept out of training and reported apart. lam is calibrated on
@@ -73,7 +75,10 @@ def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_fami
     reporting-only suite (REPORTING_ONLY) are dropped and named in the report.
 
     With `cascade_features`, a stage-1 router on those (cheap) features is fitted too, and its margin
-    threshold calibrated so that about `escalate_rate` of queries pay for the full router's features."""
+    threshold calibrated so that about `escalate_rate` of queries pay for the full router's features;
+    with escalate_rate PAYS, to where escalating pays at the budget, the escalation features' seconds
+    read from `feature_costs` (task hash -> feature -> recorded seconds, as
+    `OutcomeLog.feature_costs.by_task`)."""
     rows = [r for r in rows if r.get("correct") is not None]
     reserved = sorted({str(r.get("suite")) for r in rows if r.get("suite") in REPORTING_ONLY})
     rows = [r for r in rows if r.get("suite") not in REPORTING_ONLY]
@@ -129,7 +134,7 @@ def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_fami
     stage1 = cascade = None
     if cascade_features is not None:
         stage1, cascade = _fit_cascade(table, complete, fam, cascade_features, escalate_rate, budget, folds,
-                                       P, C, lam, report, router.get_params())
+                                       P, C, lam, report, router.get_params(), feature_costs or {})
 
     if test:
         ht = pivot(test, feature_names=cols, strategies=table.strategies, cheap=table.cheap).complete()
@@ -141,12 +146,14 @@ def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_fami
     return Trained(router, cost_model, budget, table.cheap, model_id, report, stage1, cascade)
 
 
-def _fit_cascade(table: Table, complete: Table, fam: list[str], features: Sequence[str], rate: float,
+def _fit_cascade(table: Table, complete: Table, fam: list[str], features: Sequence[str], rate: float | str,
                  budget: Budget, folds: int, P: np.ndarray, C: np.ndarray, lam: float, report: dict[str, Any],
-                 params: dict[str, Any]) -> tuple[StrategyRouter, dict[str, Any]]:
+                 params: dict[str, Any], feature_costs: Mapping[str, Mapping[str, float]]
+                 ) -> tuple[StrategyRouter, dict[str, Any]]:
     """The stage-1 router on `features` (a subset of the full router's), its own lam for the same
-    budget, and the margin threshold that escalates `rate` of the queries; both calibrated out of
-    fold when there are families to fold over (P, C: the full router's out-of-fold or in-sample ones)."""
+    budget, and the margin threshold that escalates `rate` of the queries (or, rate PAYS, the one that
+    pays: see `_paying_threshold`); all calibrated out of fold when there are families to fold over (P, C:
+    the full router's out-of-fold or in-sample ones)."""
     from dataclasses import replace
 
     from .features import feature_columns
@@ -162,13 +169,35 @@ def _fit_cascade(table: Table, complete: Table, fam: list[str], features: Sequen
     else:
         P1, target = stage1.predict_proba(table.X[:, keep]), table
     lam1 = calibrate_lambda(P1, C, budget, cheap=cheap_idx)
-    threshold = threshold_for_rate(margins(P1, C, lam1), rate)
     stage1.set_params(lam=lam1)
+    m = margins(P1, C, lam1)
+    names = escalation_features(table.feature_names, cols1)
+    f = escalation_seconds(target.keys, names, feature_costs, require=rate == PAYS)
+    if rate == PAYS:
+        threshold, paid = _paying_threshold(P1, P, C, lam1, lam, target, f, m)
+    else:
+        threshold, paid = threshold_for_rate(m, float(rate)), {}
     pick, esc = decide(P1, P, C, lam1, lam, threshold)
-    spec = {"features": cols1, "lam": lam1, "threshold": json_float(threshold), "rate": rate}
+    spec: dict[str, Any] = {"features": cols1, "lam": lam1, "threshold": json_float(threshold), "rate": rate}
+    if rate == PAYS:   # the rate it came to, beside the rule that chose it
+        spec.update(rate=float(esc.mean()), escalate=PAYS, escalation_features=names)
     at = _point(list(np.asarray(table.strategies)[pick]), target) if target.complete().n == target.n else None
-    report["cascade"] = {**spec, "escalated": float(esc.mean()), "at_budget": at}
+    report["cascade"] = {**spec, "escalated": float(esc.mean()), "at_budget": at,
+                         "featurizing_s": float(np.mean(esc * f)) if len(f) else 0.0, **paid}
     return stage1, spec
+
+
+def _paying_threshold(P1: np.ndarray, P: np.ndarray, C: np.ndarray, lam1: float, lam: float, target: Table,
+                      f: np.ndarray, m: np.ndarray) -> tuple[float, dict[str, Any]]:
+    """The threshold that maximises realised utility on the logged outcomes (policies/cascade.py
+    `threshold_that_pays`; f: each query's escalation feature seconds), what escalating all, or the chosen
+    queries, gains over escalating none (per query, in accuracy units), and the mean escalation seconds."""
+    gain = escalation_gain(P1, P, C, lam1, lam, target.correct, target.seconds, f)
+    threshold = threshold_that_pays(m, gain)
+    esc = m < threshold
+    n = max(len(gain), 1)
+    return threshold, {"gain": {"all": float(gain.sum() / n), "chosen": float(gain[esc].sum() / n)},
+                       "escalation_s": float(f.mean()) if len(f) else 0.0}
 
 
 def json_float(x: float) -> float | str:

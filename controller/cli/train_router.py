@@ -32,8 +32,10 @@ def add_arguments(p) -> None:
     p.add_argument("--cascade", default=None, metavar="FEATURES",
                    help="also fit a stage-1 router on these cheap features ('free': every feature that needs no "
                         "model); a query pays for the full router's features only when stage 1 is unsure")
-    p.add_argument("--escalate", type=float, default=0.1, metavar="RATE",
-                   help="with --cascade: the share of queries stage 1 sends on to the full router (default 0.1)")
+    p.add_argument("--escalate", default="0.1", metavar="RATE|pays",
+                   help="with --cascade: the share of queries stage 1 sends on to the full router (default 0.1), "
+                        "or 'pays': the threshold that maximises the realised utility of the out-of-fold routes at the "
+                        "budget, the escalation features' logged seconds counted (it may escalate none)")
 
 
 def out_dir(args, model_id: str | None):
@@ -58,12 +60,14 @@ def run(args) -> int:
 
     from policies.outcomes import OutcomeLog, check_exists
     from policies.bundle import save_bundle
-    from policies.cascade import stage1_features
+    from policies.cascade import parse_escalate, stage1_features
     from policies.train import parse_budget, train_router
 
     budget = parse_budget(args.budget)
-    if not 0.0 <= args.escalate <= 1.0:
-        print(f"tttc train-router: --escalate {args.escalate}: expected a share in [0, 1]", file=sys.stderr)
+    try:
+        escalate = parse_escalate(args.escalate)
+    except ValueError as e:
+        print(f"tttc train-router: {e}", file=sys.stderr)
         return 2
     if not args.C > 0:
         print(f"tttc train-router: --C {args.C}: expected a positive number", file=sys.stderr)
@@ -77,6 +81,9 @@ def run(args) -> int:
     with OutcomeLog(args.db) as log:
         rows = log.rows(with_feedback=True)
         url = log.url
+        models = sorted({r["model_id"] for r in rows})
+        model = args.model_id or (models[0] if len(models) == 1 else None)   # train_router refuses the ambiguous
+        feature_costs = log.feature_costs.by_task(model) if model else {}
     if not rows:
         print(f"tttc train-router: {url} holds no outcome with a known result; run `tttc collect` first",
               file=sys.stderr)
@@ -88,7 +95,7 @@ def run(args) -> int:
             trained = train_router(rows, budget, [f for f in args.holdout_families.split(",") if f], folds=args.folds,
                                    features=args.features.split(",") if args.features else None,
                                    model_id=args.model_id, cheap=args.cheap, estimator=args.estimator, C=args.C,
-                                   cascade_features=cascade, escalate_rate=args.escalate)
+                                   cascade_features=cascade, escalate_rate=escalate, feature_costs=feature_costs)
     except ValueError as e:   # several models in the log, no usable features, ...
         print(f"tttc train-router: {e}", file=sys.stderr)
         return 1
@@ -125,7 +132,12 @@ def run(args) -> int:
         where = (f": accuracy {_fmt(at['accuracy'])}, {_fmt(at['seconds'])} s of strategy time"
                  if at else "")
         print(f"cascade: stage 1 on {len(c['features'])} cheap columns, {_fmt(c['escalated'])} of tasks "
-              f"escalate to the full router's features{where}")
+              f"escalate to the full router's features{where}; {_fmt(c['featurizing_s'])} s of escalation "
+              "features per task")
+        if c.get("gain"):
+            g = c["gain"]
+            print(f"  escalating where it pays (threshold {c['threshold']}): utility gain per task over escalating "
+                  f"none {_fmt(g['chosen'])}; escalating all would gain {_fmt(g['all'])}")
     print(f"lam {r['lam']:.4g} per second; saved to {out}")
     return 0
 

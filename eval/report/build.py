@@ -80,9 +80,10 @@ def find_router(where: str | Path | None, model_id: str | None = None) -> tuple[
 def _cascade_note(bundle: Any) -> str:
     if not bundle.cascade:
         return ""
+    how = " where that pays at its budget" if bundle.cascade.get("escalate") == "pays" else ""
     return (f" It is a two-stage cascade: the curves and calibration are its full router's; when serving, a "
             f"stage-1 router on model-free features decides alone unless unsure (about "
-            f"{bundle.cascade['rate']:.0%} of queries escalate).")
+            f"{bundle.cascade['rate']:.0%} of queries escalate{how}).")
 
 
 def _trained_on(bundle: Any) -> set[str]:
