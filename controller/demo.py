@@ -15,16 +15,18 @@ from typing import Any, Callable
 HERE = Path(__file__).resolve().parent
 TASKS_DIR = HERE / "demo_tasks"
 BBH_DIR = HERE.parents[1] / "shared" / "data" / "bbh"
-# In showing order: text rules plain ICL gets, grid geometry, rules the model does not know (two held-out families
-# where plain ICL fails and TTT succeeds in the committed outcome logs, and made-up labels), and a BIG-Bench
-# Hard task (when ../shared/data/bbh is there). A source is a bundled file stem, `family:NAME-SEED`
+# In showing order: text rules plain ICL gets, grid geometry (no strategy solves it with the small model, so the
+# router spends the least), two held-out rules plain ICL gets wrong and the router sends to TTT on its cheap
+# features (seeds no router log holds; chosen by scanning held-out families for tasks routed to TTT on which
+# `ttt-lite` is right and plain ICL wrong: a showcase, not a sample), made-up labels, and a BIG-Bench Hard task
+# (when ../shared/data/bbh is there). A source is a bundled file stem, `family:NAME-SEED`
 # (a held-out family's task, eval/suites/families) or `bbh:TASK` (3 queries on 10 seeded demonstrations).
 TASKS: list[tuple[str, str, str]] = [   # (source, family, what we expect of plain ICL)
     ("upper", "text: string op", "easy"),
     ("flip", "grid: geometry", "hard"),
-    ("family:alternate_case-10000001", "text: held-out rule (every other word in capitals)", "hard"),
+    ("family:thousands_sep-10000027", "text: held-out rule (thousands separators)", "hard"),
     ("bbh:boolean_expressions", "BIG-Bench Hard: boolean expressions", "mixed"),
-    ("family:word_to_number-10000003", "text: held-out rule (number words to digits)", "hard"),
+    ("family:month_name-10000040", "text: held-out rule (ISO date to day, month name, year)", "hard"),
     ("made_up_labels", "text: made-up labels", "hard"),
     ("lower", "text: string op", "easy"),
 ]
