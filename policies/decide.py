@@ -151,6 +151,36 @@ def decide(task: Task, runtime: ModelRuntime, features: Any = None, directory: s
                     escalated=bool(bundle.cascade))
 
 
+@dataclass
+class FirstLook:
+    """A cascade's stage-1 view of a task, model-free features only: what it would pick, its margin, and
+    whether that margin is below the threshold (the query would escalate to the full router)."""
+    strategy: str
+    margin: float
+    escalates: bool
+    P: dict[str, float]     # stage 1's P(correct) per strategy
+    C: dict[str, float]     # predicted seconds per strategy
+
+
+def first_look(task: Task, runtime: ModelRuntime, directory: str | Path | None = None) -> FirstLook | None:
+    """Stage 1 of the shipped cascade on `task`, never computing a model feature (the tokenizer only, for
+    token counts): for scanning many tasks cheaply. None without a shipped cascade."""
+    bundle = shipped(directory, getattr(runtime, "model_id", None))
+    if bundle is None or not bundle.cascade:
+        return None
+    from strategies.registry import registry
+    strategies = bundle.strategies
+    usable = np.array([s in registry().names() for s in strategies])
+    values, _ = _values(task, runtime, {}, bundle.stage1_features + list(bundle.cost_model.regressors))
+    C = np.array([bundle.cost_model.predict(values, s) for s in strategies])
+    P1 = _p_usable(bundle.stage1, bundle.stage1_features, values, usable)
+    lam1 = float(bundle.cascade["lam"])
+    margin = float(margins(P1[None], C[None], lam1)[0])
+    pick = strategies[int(choose(P1[None], C[None], lam1)[0])]
+    return FirstLook(pick, margin, margin < bundle.threshold, dict(zip(strategies, P1.tolist())),
+                     dict(zip(strategies, C.tolist())))
+
+
 def _p_usable(router: Any, names: list[str], values: dict[str, float], usable: np.ndarray) -> np.ndarray:
     """P(correct) per strategy; -inf for one this process cannot run, so that it is never chosen."""
     x = np.array([[values.get(c, math.nan) for c in names]], dtype=float)
