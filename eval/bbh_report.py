@@ -162,7 +162,7 @@ def chart(res: Mapping[str, Any], path: Path) -> None:
 
 
 def load_rows(db: str, base_files: Sequence[Path]) -> tuple[list[dict], list[dict], dict]:
-    from policies.outcomes import OutcomeLog, check_exists, read_jsonl
+    from policies.outcomes import OutcomeLog, check_exists, costs_path, read_jsonl
     with OutcomeLog(check_exists(db)) as log:
         bbh = [r for r in log.rows() if r.get("suite") == SUITE]
         costs = log.feature_costs.by_task()
@@ -170,6 +170,11 @@ def load_rows(db: str, base_files: Sequence[Path]) -> tuple[list[dict], list[dic
     if len(models) != 1:
         raise ValueError(f"{db}: BBH rows of {len(models)} models {sorted(models)}; one is needed")
     base = [r for p in base_files for r in read_jsonl(p, dict, "an outcome row") if r["model_id"] in models]
+    for p in base_files:   # the router log's feature costs: what escalating cost there (the cascade's `pays`)
+        if costs_path(p).is_file():
+            for c in read_jsonl(costs_path(p), dict, "a feature-cost record"):
+                if c["model_id"] in models:
+                    costs.setdefault(c["task_hash"], {})[c["feature"]] = float(c["wall_s"])
     return bbh, base, costs
 
 

@@ -6,7 +6,8 @@ strategy, C=0.1, lam calibrated out of fold to a 5 s budget) on its own feature 
 measure what each feature set adds against what it costs to compute:
 - `free`: the model-free features (milliseconds to decide);
 - `probe`: those plus the learnability probe (two throwaway LoRA steps: seconds);
-- `cascade`: the shipped shape, `free` first and the probe only where `free` is unsure;
+- `cascade`: the shipped shape, `free` first and the probe only where escalating pays at the budget
+  (the probe's recorded seconds counted);
 - `ppl`: the demonstrations' perplexity alone (the perplexity-only rule).
 A held-out task's queries share its demonstrations, so one decision routes them all; its deciding
 seconds (the features it read, recorded once per task) are shared by its queries and counted in its
@@ -53,11 +54,16 @@ def decide_seconds(task_rows: Sequence[Mapping[str, Any]], feature_costs: Mappin
     return total / max(1, len(hashes))
 
 
-def _train(rows: Sequence[Mapping[str, Any]], features: Sequence[str], cascade: bool) -> Any:
+def _train(rows: Sequence[Mapping[str, Any]], features: Sequence[str], cascade: bool,
+           feature_costs: Mapping[str, Mapping[str, float]]) -> Any:
+    """The shipped recipe on `rows`; a cascade escalates where that pays at the budget, the probe's
+    recorded seconds counted (policies/cascade.py, PAYS)."""
     from policies.budget import Budget
+    from policies.cascade import PAYS
     from policies.train import train_router
     return train_router(rows, Budget(seconds=BUDGET_SECONDS), features=list(features), cheap="icl",
-                        cascade_features=list(FREE) if cascade else None, escalate_rate=0.2, **RECIPE)
+                        cascade_features=list(FREE) if cascade else None, escalate_rate=PAYS,
+                        feature_costs=feature_costs if cascade else None, **RECIPE)
 
 
 def _route_one(trained: Any, task_rows: Sequence[Mapping[str, Any]], cascade: bool,
@@ -103,7 +109,7 @@ def leave_one_task_out(bbh_rows: Sequence[Mapping[str, Any]], base_rows: Sequenc
         one = list({r["task_hash"]: r for r in held}.values())   # one row per query
         for v in variants:
             cascade = v == "cascade"
-            trained = _train(train, VARIANTS[v], cascade)
+            trained = _train(train, VARIANTS[v], cascade, feature_costs)
             strategy, escalated, P, C = _route_one(trained, one, cascade, strategies)
             read = VARIANTS[v] if (not cascade or escalated) else FREE
             out[v][task] = Routed(strategy, decide_seconds(one, feature_costs, read), escalated, P, C)
