@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
-LINT = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports({args}, no_cache=True, no_logo=True))"
+LINT = "import sys; from importlinter.cli import lint_imports; sys.exit(lint_imports({args}, no_cache=True))"   # no no_logo: import-linter 2.1, the floor, lacks it
 
 
 def lint(where: Path, *contracts: str) -> subprocess.CompletedProcess:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import base64
 import json
 import pickle
+import unittest
 
 import numpy as np
 import pytest
@@ -167,7 +168,10 @@ def test_sklearn_contract(estimator, check):
     # synchronisation cost far more than the math (and thrash when other processes share the cores)
     from threadpoolctl import threadpool_limits
     with threadpool_limits(1):
-        check(estimator)
+        try:
+            check(estimator)
+        except unittest.SkipTest as e:   # scikit-learn 1.8.0: a check on pandas inputs, pandas absent
+            pytest.skip(str(e))
 
 
 # -- saving ----------------------------------------------------------------------------------------------
