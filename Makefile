@@ -135,6 +135,8 @@ bench: $(STAMP)
 # Resumable: a stopped run, or a wider BBH_QUERIES, runs only what is not logged yet. Hours on 2 cores; run
 # it in the background (`nohup make bbh &`). bbh-report routes each task left out and writes the results.
 BBH_QUERIES ?= 10
+# BBH_JOBS processes share out the tasks, one torch thread each (two per-core torch processes thrash)
+BBH_JOBS ?= 2
 BBH_STRATEGIES := zero-shot,zero-shot-options,icl,icl-options,ttt-lite,ttt,icl-vote
 BBH_FEATURES := $(FREE),ttt_probe,demo_ppl
 bbh: $(STAMP)
@@ -143,7 +145,7 @@ bbh: $(STAMP)
 	test ! -f eval/data/outcomes-bbh-gemma3-adapt.jsonl || \
 	    .venv/bin/tttc import-outcomes eval/data/outcomes-bbh-gemma3-adapt.jsonl --db sqlite:///runs/bbh-gemma3.db
 	$(PY) -m eval.bbh --queries $(BBH_QUERIES) --strategies $(BBH_STRATEGIES) --features $(BBH_FEATURES) \
-	    --db sqlite:///runs/bbh-gemma3.db --export eval/data/outcomes-bbh-gemma3-adapt.jsonl
+	    --jobs $(BBH_JOBS) --db sqlite:///runs/bbh-gemma3.db --export eval/data/outcomes-bbh-gemma3-adapt.jsonl
 
 bbh-report: $(STAMP)
 	$(PY) -m eval.bbh_report --db sqlite:///runs/bbh-gemma3.db --out eval/results/bbh-gemma3.json \

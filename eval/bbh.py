@@ -9,6 +9,7 @@ Rows land in the outcome log as they finish, so an interrupted run resumes where
 
     python -m eval.bbh --queries 30 --db sqlite:///runs/bbh-gemma3.db          # all 27 tasks, 5 strategies
     python -m eval.bbh --queries all ...                                         # every example as a query
+    python -m eval.bbh --jobs 2 ...                                              # two processes share the tasks
 """
 from __future__ import annotations
 
@@ -132,6 +133,8 @@ def main(argv: Sequence[str] | None = None) -> int:
                    "model-free features and the learnability probe), 'all', or comma-separated feature names")
     p.add_argument("--db", required=True, help="outcome log (SQLAlchemy URL), e.g. sqlite:///runs/bbh-gemma3.db")
     p.add_argument("--export", type=Path, default=None, help="afterwards, write the suite's rows to this JSONL file")
+    p.add_argument("--jobs", type=int, default=1, help="processes sharing out the tasks, one torch thread each "
+                   "(default: %(default)s): on 2 cores, 2 keep both busy")
     args = p.parse_args(argv)
 
     from strategies.registry import StrategyError, registry
@@ -142,11 +145,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         queries = None if args.queries == "all" else int(args.queries)
         sampling = Sampling(demos=args.demos, queries=queries, seed=args.seed)
         tasks = load_bbh(args.data, sampling, [t.strip() for t in args.tasks.split(",")] if args.tasks else None)
+        if args.jobs < 1:
+            raise ValueError(f"--jobs {args.jobs}: expected at least 1")
     except (StrategyError, TaskError, FileNotFoundError, ValueError) as e:
         print(f"eval.bbh: {str(e).splitlines()[0]}", file=sys.stderr)
         return 2
 
     from policies.outcomes import OutcomeLog
+    if args.jobs > 1 and len(tasks) > 1:
+        failed = run_jobs(args, [t.name for t in tasks])
+        if args.export:
+            with OutcomeLog(args.db) as log:
+                export_suite(log, args.export)
+        return 1 if failed else 0
     from strategies.runtime import load_runtime
     runtime = load_runtime(args.model)
     with OutcomeLog(args.db) as log:
@@ -155,6 +166,35 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.export:
             export_suite(log, args.export)
     return 0
+
+
+def run_jobs(args: argparse.Namespace, names: Sequence[str]) -> int:
+    """The tasks dealt out to `args.jobs` processes of this command, each with one torch thread (two torch
+    processes with a thread per core each slow one another down many times over) and all writing to the one
+    outcome log (SQLite in WAL mode takes several writers). Returns how many processes failed."""
+    import os
+    import subprocess
+
+    jobs = min(args.jobs, len(names))
+    common = ["--data", str(args.data), "--strategies", args.strategies, "--demos", str(args.demos),
+              "--queries", str(args.queries), "--seed", str(args.seed), "--features", args.features, "--db", args.db]
+    if args.model:
+        common += ["--model", args.model]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "TTTC_TORCH_THREADS": "1"}
+    procs = [subprocess.Popen([sys.executable, "-m", "eval.bbh", *common, "--tasks", ",".join(names[i::jobs])], env=env)
+             for i in range(jobs)]
+    print(f"eval.bbh: {len(names)} tasks in {jobs} processes: " + "; ".join(",".join(names[i::jobs]) for i in range(jobs)),
+          file=sys.stderr)
+    try:
+        codes = [p.wait() for p in procs]
+    except KeyboardInterrupt:   # the processes got the same signal; wait so that none is left writing
+        codes = [p.wait() for p in procs]
+        raise
+    failed = sum(c != 0 for c in codes)
+    if failed:
+        print(f"eval.bbh: {failed} of {jobs} processes failed (their logged rows are kept; run again to resume)",
+              file=sys.stderr)
+    return failed
 
 
 def feature_names(choice: str, model_id: str | None) -> list[str] | None:

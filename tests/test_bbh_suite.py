@@ -58,3 +58,21 @@ def test_command_exports_the_suite(tmp_path):
                  "--data", str(BBH)]) == 0
     rows = [json.loads(line) for line in out.read_text().splitlines()]
     assert len(rows) == 2 and out.with_suffix(".feature-costs.jsonl").exists()
+
+
+def test_jobs_share_out_the_tasks_and_log_what_one_process_would(tmp_path):
+    args = ["--model", "tiny", "--tasks", "navigate,snarks", "--demos", "2", "--queries", "2", "--strategies", "icl",
+            "--features", "counts", "--data", str(BBH)]
+    assert main(["--db", f"sqlite:///{tmp_path}/one.db", *args]) == 0
+    out = tmp_path / "two.jsonl"
+    assert main(["--db", f"sqlite:///{tmp_path}/two.db", "--jobs", "2", "--export", str(out), *args]) == 0
+
+    def logged(db):
+        with OutcomeLog(f"sqlite:///{db}") as log:
+            return sorted((r["family"], r["task_hash"], r["strategy"]) for r in log.rows())
+    assert logged(tmp_path / "two.db") == logged(tmp_path / "one.db") and len(logged(tmp_path / "one.db")) == 4
+    assert len(out.read_text().splitlines()) == 4
+
+
+def test_jobs_must_be_at_least_one(tmp_path):
+    assert main(["--db", f"sqlite:///{tmp_path}/x.db", "--jobs", "0", "--data", str(BBH)]) == 2
