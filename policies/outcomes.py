@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterable, Mapping, TypeVar
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import JSON, Boolean, DateTime, Float, Integer, String, Text, create_engine, event, func, inspect, select, text
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column
 
 from strategies.cost import Cost
@@ -156,6 +157,20 @@ def migrate(engine: Engine) -> None:
                               f"{col.type.compile(dialect=engine.dialect)}"))
 
 
+def create_schema(engine: Engine, attempts: int = 3) -> None:
+    """The tables and any missing columns. Several processes may open one new file at once (collectors,
+    `python -m eval.bbh --jobs`): one may create a table or column between another's check and its CREATE,
+    whose error then only says that it is there already; the next pass finds it."""
+    for attempt in range(attempts):
+        try:
+            Base.metadata.create_all(engine)
+            migrate(engine)
+            return
+        except OperationalError as e:
+            if attempt == attempts - 1 or not any(m in str(e) for m in ("already exists", "duplicate column")):
+                raise
+
+
 class OutcomeLog:
     """Append-only outcomes, one transaction per row. `url` defaults to $TTTC_DB, then sqlite:///tttc.db."""
 
@@ -164,8 +179,7 @@ class OutcomeLog:
         self.engine: Engine = create_engine(self.url)
         if self.engine.dialect.name == "sqlite":
             event.listen(self.engine, "connect", _sqlite_pragmas)
-        Base.metadata.create_all(self.engine)
-        migrate(self.engine)
+        create_schema(self.engine)
         self.feature_costs = FeatureCosts(self.engine)
 
     def append(self, row: OutcomeRow | dict[str, Any]) -> str:

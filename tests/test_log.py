@@ -302,3 +302,34 @@ def test_a_log_written_before_the_schema_was_one_opens_migrated(tmp_path):
         log.append({"task_hash": "h2", "strategy": "ttt", "model_id": "m", "route_reason": "why", "thread_id": "t1"})
         assert [r["route_reason"] for r in log.rows()] == [None, "why"]
         assert log.feature_costs.means("m")["demo_ppl"]["wall_s"] == 0.5
+
+
+def test_a_schema_another_process_created_meanwhile_is_taken_as_it_is(tmp_path, monkeypatch):
+    """Two processes opening one new file: the CREATE of the second fails with 'already exists'."""
+    from sqlalchemy.exc import OperationalError
+
+    import policies.outcomes as outcomes
+    real, calls = outcomes.Base.metadata.create_all, []
+
+    def racing(engine, *a, **k):
+        calls.append(1)
+        real(engine, *a, **k)                      # the other process's tables ...
+        if len(calls) == 1:                        # ... appear between our check and our CREATE
+            raise OperationalError("CREATE TABLE outcomes", {}, Exception("table outcomes already exists"))
+
+    monkeypatch.setattr(outcomes.Base.metadata, "create_all", racing)
+    with outcomes.OutcomeLog(f"sqlite:///{tmp_path}/new.db") as log:
+        assert log.rows() == [] and len(calls) == 2
+
+
+def test_other_schema_errors_are_not_swallowed(tmp_path, monkeypatch):
+    from sqlalchemy.exc import OperationalError
+
+    import policies.outcomes as outcomes
+
+    def broken(engine, *a, **k):
+        raise OperationalError("CREATE TABLE outcomes", {}, Exception("disk I/O error"))
+
+    monkeypatch.setattr(outcomes.Base.metadata, "create_all", broken)
+    with pytest.raises(OperationalError, match="disk I/O"):
+        outcomes.OutcomeLog(f"sqlite:///{tmp_path}/new.db")
