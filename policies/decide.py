@@ -129,11 +129,8 @@ def decide(task: Task, runtime: ModelRuntime, features: Any = None, directory: s
         return Decision(name, f"{why} (the shipped router's strategies {strategies} are not in the library)", given)
     computed = None
     if bundle.cascade:
-        values, computed = _values(task, runtime, given, bundle.stage1_features + regressors)
-        C = np.array([bundle.cost_model.predict(values, s) for s in strategies])
-        P1 = _p_usable(bundle.stage1, bundle.stage1_features, values, usable)
+        values, computed, C, P1, margin = _stage1(task, runtime, given, bundle, usable)
         lam1 = float(bundle.cascade["lam"])
-        margin = float(margins(P1[None], C[None], lam1)[0])
         if margin >= bundle.threshold:
             return Decision(*_explain(strategies, P1, C, lam1, usable, bundle, runtime,
                                       note=f"; clear on cheap features (margin {margin:.2f})"), values, computed)
@@ -171,14 +168,21 @@ def first_look(task: Task, runtime: ModelRuntime, directory: str | Path | None =
     from strategies.registry import registry
     strategies = bundle.strategies
     usable = np.array([s in registry().names() for s in strategies])
-    values, _ = _values(task, runtime, {}, bundle.stage1_features + list(bundle.cost_model.regressors))
-    C = np.array([bundle.cost_model.predict(values, s) for s in strategies])
-    P1 = _p_usable(bundle.stage1, bundle.stage1_features, values, usable)
-    lam1 = float(bundle.cascade["lam"])
-    margin = float(margins(P1[None], C[None], lam1)[0])
-    pick = strategies[int(choose(P1[None], C[None], lam1)[0])]
+    _, _, C, P1, margin = _stage1(task, runtime, {}, bundle, usable)
+    pick = strategies[int(choose(P1[None], C[None], float(bundle.cascade["lam"]))[0])]
     return FirstLook(pick, margin, margin < bundle.threshold, dict(zip(strategies, P1.tolist())),
                      dict(zip(strategies, C.tolist())))
+
+
+def _stage1(task: Task, runtime: ModelRuntime, given: dict[str, float], bundle: Bundle,
+            usable: np.ndarray) -> tuple[dict[str, float], Any, np.ndarray, np.ndarray, float]:
+    """A cascade's stage 1: the feature values (given, plus the stage-1 and cost-model ones computed
+    here), the Features computed, predicted seconds, stage-1 P(correct) and the utility margin."""
+    values, computed = _values(task, runtime, given, bundle.stage1_features + list(bundle.cost_model.regressors))
+    C = np.array([bundle.cost_model.predict(values, s) for s in bundle.strategies])
+    P1 = _p_usable(bundle.stage1, bundle.stage1_features, values, usable)
+    margin = float(margins(P1[None], C[None], float(bundle.cascade["lam"]))[0])
+    return values, computed, C, P1, margin
 
 
 def _p_usable(router: Any, names: list[str], values: dict[str, float], usable: np.ndarray) -> np.ndarray:
