@@ -11,10 +11,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable
 
+from eval.bbh import DEFAULT_DATA
 
 HERE = Path(__file__).resolve().parent
 TASKS_DIR = HERE / "demo_tasks"
-BBH_DIR = HERE.parents[1] / "shared" / "data" / "bbh"
+BBH_DIR = DEFAULT_DATA   # ../shared/data/bbh beside the repository
 # In showing order: text rules plain ICL gets, grid geometry (no strategy solves it with the small model, so the
 # router spends the least), two held-out rules plain ICL gets wrong and the router sends to TTT on its cheap
 # features (seeds no router log holds; chosen by scanning held-out families for tasks routed to TTT on which

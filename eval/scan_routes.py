@@ -18,8 +18,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
+from .bbh import DEFAULT_DATA as BBH_DIR
+
 ROOT = Path(__file__).resolve().parents[1]
-BBH_DIR = ROOT.parent / "shared" / "data" / "bbh"
 
 
 def seed_range(text: str) -> range:
@@ -36,12 +37,12 @@ def seed_range(text: str) -> range:
 
 def logged_tasks(data: Path) -> tuple[set[str], set[str]]:
     """Task names and content hashes of every committed outcome log (what a router may have seen)."""
+    from policies.outcomes import COSTS_SUFFIX, read_jsonl
     names, hashes = set(), set()
     for path in sorted(data.glob("outcomes-*.jsonl")):
-        if path.name.endswith(".feature-costs.jsonl"):
+        if path.name.endswith(COSTS_SUFFIX):
             continue
-        for line in path.open(encoding="utf-8"):
-            row = json.loads(line)
+        for row in read_jsonl(path, dict, "an outcome row"):
             names.add(row.get("task_name") or "")
             hashes.add(row.get("task_hash") or "")
     return names, hashes
@@ -78,8 +79,12 @@ def main(argv: list[str] | None = None) -> int:
     if args.source == "bbh" and not BBH_DIR.is_dir():
         print(f"eval.scan_routes: no BBH files at {BBH_DIR}", file=sys.stderr)
         return 2
+    try:
+        names, hashes = logged_tasks(ROOT / "eval" / "data")
+    except ValueError as e:   # a bad line of a committed log: named, and nothing scanned
+        print(f"eval.scan_routes: {e}", file=sys.stderr)
+        return 2
     runtime = load_runtime(args.model)
-    names, hashes = logged_tasks(ROOT / "eval" / "data")
     routes: Counter[str] = Counter()
     args.out.parent.mkdir(parents=True, exist_ok=True)
     with args.out.open("w", encoding="utf-8") as out:
