@@ -6,7 +6,8 @@ task out (deciding included), and the per-task oracle; macro averages beside the
 
 Writes `{"tasks": {task: {strategy: {"accuracy", "seconds_per_query"}}}, ...}` with the strategies run
 plus `routed` (the shipped router's shape, leave-one-task-out), the other router variants
-(`routed-free`, `routed-probe`, `routed-ppl`) and `oracle` (per task, the most accurate strategy, the
+(`routed-free`, `routed-probe`, `routed-ppl`), each at `--budget` (default: half of always-TTT's
+seconds per query on the training tasks), and `oracle` (per task, the most accurate strategy, the
 cheaper on a tie). Each task is reported on the queries every strategy answered.
 """
 from __future__ import annotations
@@ -92,15 +93,16 @@ def apgr_of(routed: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], strate
 
 def build(bbh_rows: Sequence[Mapping[str, Any]], base_rows: Sequence[Mapping[str, Any]],
           feature_costs: Mapping[str, Mapping[str, float]], strategies: Sequence[str] = DEFAULT_STRATEGIES,
-          say=lambda text: None) -> dict[str, Any]:
-    from .bbh_router import leave_one_task_out
+          budget: str | None = None, say=lambda text: None) -> dict[str, Any]:
+    from .bbh_router import BUDGET, leave_one_task_out
+    budget = budget or BUDGET
     rows = common_rows(bbh_rows, strategies)
     tasks = sorted({r["family"] for r in rows})
     if len(tasks) < 2:
         raise ValueError(f"{len(tasks)} BBH task(s) with every strategy run ({', '.join(strategies)}); "
                          f"leave-one-task-out needs at least 2")
     table = per_task(rows, strategies, tasks)
-    loto = leave_one_task_out(rows, base_rows, feature_costs, strategies, say=say)
+    loto = leave_one_task_out(rows, base_rows, feature_costs, strategies, budget=budget, say=say)
     if "cascade" not in loto:
         raise ValueError("the BBH rows lack the shipped router's features (model-free and ttt_probe); "
                          "collect with python -m eval.bbh --features router")
@@ -112,7 +114,7 @@ def build(bbh_rows: Sequence[Mapping[str, Any]], base_rows: Sequence[Mapping[str
             cell = table[t][d.strategy]
             table[t][column] = {"accuracy": cell["accuracy"], "decide_s": d.decide_s, "strategy": d.strategy,
                                 "seconds_per_query": cell["seconds_per_query"] + d.decide_s,
-                                "escalated": d.escalated}
+                                "escalated": d.escalated, "budget_s": d.budget_s}
     for t in tasks:
         table[t]["oracle"] = oracle(table[t], strategies)
     columns = [*strategies, *(ROUTED[v] for v in loto), "oracle"]
@@ -120,7 +122,7 @@ def build(bbh_rows: Sequence[Mapping[str, Any]], base_rows: Sequence[Mapping[str
            "queries_per_task": sorted({table[t][strategies[0]]["queries"] for t in tasks}),
            "tasks": table, "macro": {c: macro(table, c) for c in columns},
            "apgr": {ROUTED[v]: apgr_of(loto[v], rows, strategies, tasks) for v in ("free", "probe", "ppl") if v in loto},
-           "paper_8b": PAPER_8B}
+           "paper_8b": PAPER_8B, "budget": budget}
     routed = out["macro"]["routed"]
     out["deciding_share"] = float(np.mean([table[t]["routed"]["decide_s"] for t in tasks]) / routed["seconds_per_query"])
     return out
@@ -184,13 +186,15 @@ def main(argv: Sequence[str] | None = None) -> int:
     p.add_argument("--base", nargs="*", type=Path, default=None,
                    help="the router's own outcome logs (default: eval/data/outcomes-*-gemma3-adapt.jsonl)")
     p.add_argument("--strategies", default=",".join(DEFAULT_STRATEGIES))
+    p.add_argument("--budget", default=None, help="the routers' budget per BBH query: ttt=SHARE of always-TTT's "
+                   "seconds per query on the training tasks (default ttt=0.5), or seconds=S")
     p.add_argument("--out", type=Path, required=True, help="results JSON, e.g. eval/results/bbh-gemma3.json")
     p.add_argument("--md", type=Path, default=None, help="also write the table as Markdown")
     p.add_argument("--png", type=Path, default=None, help="also draw the per-task bar chart")
     args = p.parse_args(argv)
     try:
         bbh, base, costs = load_rows(args.db, args.base if args.base is not None else base_log_files())
-        res = build(bbh, base, costs, [s.strip() for s in args.strategies.split(",")],
+        res = build(bbh, base, costs, [s.strip() for s in args.strategies.split(",")], budget=args.budget,
                     say=lambda text: print(text, file=sys.stderr, flush=True))
     except (ValueError, OSError) as e:
         print(f"eval.bbh_report: {str(e).splitlines()[0]}", file=sys.stderr)

@@ -2,8 +2,11 @@
 router's own outcome log plus the other BBH tasks), route the held-out task; repeat for every task.
 
 Each router variant is trained with the shipped recipe (policies/train.py: logistic regression per
-strategy, C=0.1, lam calibrated out of fold to a 5 s budget) on its own feature set, so the variants
-measure what each feature set adds against what it costs to compute:
+strategy, C=0.1, lam calibrated out of fold to the budget) on its own feature set, so the variants
+measure what each feature set adds against what it costs to compute. The budget is per BBH query, its
+lam calibrated on the training BBH tasks only (the router's own log is far cheaper per query): by default
+half of always-TTT's seconds per query on the training tasks (`ttt=0.5`, the target's own limit), or a
+fixed `seconds=S`.
 - `free`: the model-free features (milliseconds to decide);
 - `probe`: those plus the learnability probe (two throwaway LoRA steps: seconds);
 - `cascade`: the shipped shape, `free` first and the probe only where escalating pays at the budget
@@ -24,7 +27,35 @@ FREE = ("counts", "is_grid", "grid_side", "sizes", "shape_consistency", "prompt_
 VARIANTS: dict[str, tuple[str, ...]] = {"free": FREE, "probe": FREE + ("ttt_probe",),
                                         "cascade": FREE + ("ttt_probe",), "ppl": ("demo_ppl",)}
 RECIPE = {"estimator": "logreg", "C": 0.1}
-BUDGET_SECONDS = 5.0
+BUDGET = "ttt=0.5"
+
+
+def parse_budget(text: str) -> tuple[str, float]:
+    """`ttt=SHARE` (that share of always-TTT's seconds per query on the training tasks) or `seconds=S`."""
+    kind, _, value = text.partition("=")
+    try:
+        v = float(value)
+    except ValueError:
+        v = float("nan")
+    if kind not in ("ttt", "seconds") or not v > 0:
+        raise ValueError(f"budget {text!r}: expected ttt=SHARE (of always-TTT's seconds per query on the "
+                         f"training tasks) or seconds=SECONDS, a positive number")
+    return kind, v
+
+
+def fold_budget(spec: tuple[str, float], train_rows: Sequence[Mapping[str, Any]]) -> float:
+    """The budget's seconds per query for one fold: fixed, or the share of always-TTT's macro seconds per
+    query over the fold's training BBH tasks."""
+    kind, v = spec
+    if kind == "seconds":
+        return v
+    per_task: dict[str, list[float]] = {}
+    for r in train_rows:
+        if r["strategy"] == "ttt":
+            per_task.setdefault(r["family"], []).append(float(r["wall_s"]))
+    if not per_task:
+        raise ValueError(f"budget ttt={v}: the training BBH tasks have no ttt rows")
+    return v * float(np.mean([np.mean(s) for s in per_task.values()]))
 
 
 @dataclass
@@ -34,6 +65,7 @@ class Routed:
     strategy: str
     decide_s: float
     escalated: bool = False
+    budget_s: float | None = None      # the fold's budget, seconds per query
     P: list[float] | None = None       # P(correct) per strategy (the full router's), in `strategies` order
     C: list[float] | None = None       # predicted seconds per strategy
 
@@ -55,15 +87,16 @@ def decide_seconds(task_rows: Sequence[Mapping[str, Any]], feature_costs: Mappin
 
 
 def _train(rows: Sequence[Mapping[str, Any]], features: Sequence[str], cascade: bool,
-           feature_costs: Mapping[str, Mapping[str, float]]) -> Any:
-    """The shipped recipe on `rows`; a cascade escalates where that pays at the budget, the probe's
-    recorded seconds counted (policies/cascade.py, PAYS)."""
+           feature_costs: Mapping[str, Mapping[str, float]], budget_s: float, calibrate_on: set[str]) -> Any:
+    """The shipped recipe on `rows`, lam calibrated to `budget_s` on the `calibrate_on` tasks; a cascade
+    escalates where that pays at the budget, the probe's recorded seconds counted (policies/cascade.py,
+    PAYS)."""
     from policies.budget import Budget
     from policies.cascade import PAYS
     from policies.train import train_router
-    return train_router(rows, Budget(seconds=BUDGET_SECONDS), features=list(features), cheap="icl",
+    return train_router(rows, Budget(seconds=budget_s), features=list(features), cheap="icl",
                         cascade_features=list(FREE) if cascade else None, escalate_rate=PAYS,
-                        feature_costs=feature_costs if cascade else None, **RECIPE)
+                        feature_costs=feature_costs if cascade else None, calibrate_on=calibrate_on, **RECIPE)
 
 
 def _route_one(trained: Any, task_rows: Sequence[Mapping[str, Any]], cascade: bool,
@@ -95,8 +128,11 @@ def _route_one(trained: Any, task_rows: Sequence[Mapping[str, Any]], cascade: bo
 
 def leave_one_task_out(bbh_rows: Sequence[Mapping[str, Any]], base_rows: Sequence[Mapping[str, Any]],
                        feature_costs: Mapping[str, Mapping[str, float]], strategies: Sequence[str],
-                       variants: Sequence[str] = tuple(VARIANTS), say=lambda text: None) -> dict[str, dict[str, Routed]]:
-    """variant -> task -> Routed. Rows are outcome-log dicts (one model); BBH rows carry `family` = task."""
+                       variants: Sequence[str] = tuple(VARIANTS), budget: str = BUDGET,
+                       say=lambda text: None) -> dict[str, dict[str, Routed]]:
+    """variant -> task -> Routed. Rows are outcome-log dicts (one model); BBH rows carry `family` = task.
+    `budget`: see parse_budget."""
+    spec = parse_budget(budget)
     keep = set(strategies)
     base = [r for r in base_rows if r["strategy"] in keep]
     bbh = [r for r in bbh_rows if r["strategy"] in keep]
@@ -105,14 +141,17 @@ def leave_one_task_out(bbh_rows: Sequence[Mapping[str, Any]], base_rows: Sequenc
     out: dict[str, dict[str, Routed]] = {v: {} for v in variants}
     for k, task in enumerate(tasks, 1):
         held = [r for r in bbh if r["family"] == task]
-        train = base + [r for r in bbh if r["family"] != task]
+        others = [r for r in bbh if r["family"] != task]
+        train = base + others
+        budget_s = fold_budget(spec, others)
+        calibrate_on = {r["task_hash"] for r in others}
         one = list({r["task_hash"]: r for r in held}.values())   # one row per query
         for v in variants:
             cascade = v == "cascade"
-            trained = _train(train, VARIANTS[v], cascade, feature_costs)
+            trained = _train(train, VARIANTS[v], cascade, feature_costs, budget_s, calibrate_on)
             strategy, escalated, P, C = _route_one(trained, one, cascade, strategies)
             read = VARIANTS[v] if (not cascade or escalated) else FREE
-            out[v][task] = Routed(strategy, decide_seconds(one, feature_costs, read), escalated, P, C)
+            out[v][task] = Routed(strategy, decide_seconds(one, feature_costs, read), escalated, budget_s, P, C)
         say(f"[{k}/{len(tasks)}] {task}: " + ", ".join(f"{v} -> {out[v][task].strategy}" for v in variants))
     return out
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any, Collection, Iterable, Mapping, Sequence
 
 import numpy as np
 
@@ -67,7 +67,7 @@ def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_fami
                  folds: int = 5, features: Sequence[str] | None = None, model_id: str | None = None,
                  cheap: str = "icl", cascade_features: Sequence[str] | None = None,
                  escalate_rate: float | str = 0.1, feature_costs: Mapping[str, Mapping[str, float]] | None = None,
-                 **router_params: Any) -> Trained:
+                 calibrate_on: Collection[str] | None = None, **router_params: Any) -> Trained:
     """Rows are outcome-log dicts; only those with a known outcome count. Families in
     `holdout_families` are kept out of training and reported apart. lam is calibrated on
     out-of-fold P(correct) (in-sample probabilities are overconfident, and a lam tuned on them
@@ -78,7 +78,11 @@ def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_fami
     threshold calibrated so that about `escalate_rate` of queries pay for the full router's features;
     with escalate_rate PAYS, to where escalating pays at the budget, the escalation features' seconds
     read from `feature_costs` (task hash -> feature -> recorded seconds, as
-    `OutcomeLog.feature_costs.by_task`)."""
+    `OutcomeLog.feature_costs.by_task`).
+
+    `calibrate_on` (task hashes) names the queries the budget is for, where the training rows mix in
+    others (e.g. a benchmark's tasks beside the router's own log): lam, and the cascade's stage-1 lam,
+    are calibrated on those queries only, the router still fitted on every row."""
     rows = [r for r in rows if r.get("correct") is not None]
     reserved = sorted({str(r.get("suite")) for r in rows if r.get("suite") in REPORTING_ONLY})
     rows = [r for r in rows if r.get("suite") not in REPORTING_ONLY]
@@ -114,7 +118,7 @@ def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_fami
     fam = [groups[k] for k in complete.keys]
     if len(set(fam)) >= 2:
         P, C = out_of_fold(complete, fam, n_splits=folds, **router.get_params())
-        lam = calibrate_lambda(P, C, budget, cheap=cheap_idx)
+        lam = _calibrate(P, C, complete.keys, budget, cheap_idx, calibrate_on)
         oof = OutOfFold(P, table.strategies, lam)
         report["cv"] = {"folds": min(folds, len(set(fam))), "grouped_by": "family",
                         "at_budget": _point(oof.route(complete.queries(C)), complete)}
@@ -127,14 +131,14 @@ def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_fami
     else:
         P = router.predict_proba(table.X)
         C = cost_model.predict_matrix(feature_dicts(table), table.strategies)
-        lam = calibrate_lambda(P, C, budget, cheap=cheap_idx)
+        lam = _calibrate(P, C, table.keys, budget, cheap_idx, calibrate_on)
         report["cv"] = {"note": "one family only: no grouped cross-validation; lam calibrated in-sample"}
     router.set_params(lam=lam)
     report["lam"] = lam
     stage1 = cascade = None
     if cascade_features is not None:
         stage1, cascade = _fit_cascade(table, complete, fam, cascade_features, escalate_rate, budget, folds,
-                                       P, C, lam, report, router.get_params(), feature_costs or {})
+                                       P, C, lam, report, router.get_params(), feature_costs or {}, calibrate_on)
 
     if test:
         ht = pivot(test, feature_names=cols, strategies=table.strategies, cheap=table.cheap).complete()
@@ -146,10 +150,23 @@ def train_router(rows: Iterable[Mapping[str, Any]], budget: Budget, holdout_fami
     return Trained(router, cost_model, budget, table.cheap, model_id, report, stage1, cascade)
 
 
+def _calibrate(P: np.ndarray, C: np.ndarray, keys: Sequence[str], budget: Budget, cheap: int,
+               calibrate_on: Collection[str] | None) -> float:
+    """lam for the budget, on the queries in `calibrate_on` where it is given (an error if none of them
+    is among `keys`), else on all."""
+    if calibrate_on is None:
+        return calibrate_lambda(P, C, budget, cheap=cheap)
+    mask = np.isin(np.asarray(keys), list(calibrate_on))
+    if not mask.any():
+        raise ValueError(f"calibrate_on: none of its {len(calibrate_on)} tasks is among the "
+                         f"{len(keys)} complete training tasks")
+    return calibrate_lambda(P[mask], C[mask], budget, cheap=cheap)
+
+
 def _fit_cascade(table: Table, complete: Table, fam: list[str], features: Sequence[str], rate: float | str,
                  budget: Budget, folds: int, P: np.ndarray, C: np.ndarray, lam: float, report: dict[str, Any],
-                 params: dict[str, Any], feature_costs: Mapping[str, Mapping[str, float]]
-                 ) -> tuple[StrategyRouter, dict[str, Any]]:
+                 params: dict[str, Any], feature_costs: Mapping[str, Mapping[str, float]],
+                 calibrate_on: Collection[str] | None = None) -> tuple[StrategyRouter, dict[str, Any]]:
     """The stage-1 router on `features` (a subset of the full router's), its own lam for the same
     budget, and the margin threshold that escalates `rate` of the queries (or, rate PAYS, the one that
     pays: see `_paying_threshold`); all calibrated out of fold when there are families to fold over (P, C:
@@ -168,7 +185,7 @@ def _fit_cascade(table: Table, complete: Table, fam: list[str], features: Sequen
         target = complete
     else:
         P1, target = stage1.predict_proba(table.X[:, keep]), table
-    lam1 = calibrate_lambda(P1, C, budget, cheap=cheap_idx)
+    lam1 = _calibrate(P1, C, target.keys, budget, cheap_idx, calibrate_on)
     stage1.set_params(lam=lam1)
     m = margins(P1, C, lam1)
     names = escalation_features(table.feature_names, cols1)

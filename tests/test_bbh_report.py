@@ -4,7 +4,7 @@ import json
 import pytest
 
 from eval.bbh_report import build, common_rows, main, markdown, oracle
-from eval.bbh_router import decide_seconds
+from eval.bbh_router import decide_seconds, fold_budget, parse_budget
 
 STRATEGIES = ("zero-shot", "icl", "icl-vote", "ttt-lite", "ttt")
 # per task: which strategies are right (TTT pays on the "rule" tasks, ICL is enough on "known" ones)
@@ -65,8 +65,29 @@ def test_build_routes_each_task_left_out_and_counts_deciding():
         assert row["routed-free"]["decide_s"] == 0.0
     assert res["macro"]["oracle"]["accuracy"] == 1.0
     assert 0 <= res["deciding_share"] <= 1
+    assert res["budget"] == "ttt=0.5"
+    assert all(row["routed"]["budget_s"] == pytest.approx(6.0) for row in res["tasks"].values())   # half of ttt's 12 s
     md = markdown(res)
     assert md.count("\n| rule_") == 3 and "paper, Llama-3.1-8B" in md
+
+
+def test_the_budget_is_a_share_of_ttt_seconds_on_the_training_tasks_or_fixed():
+    train = [{"family": "a", "strategy": "ttt", "wall_s": 10.0}, {"family": "a", "strategy": "ttt", "wall_s": 30.0},
+             {"family": "b", "strategy": "ttt", "wall_s": 60.0}, {"family": "b", "strategy": "icl", "wall_s": 1.0}]
+    assert fold_budget(parse_budget("ttt=0.5"), train) == pytest.approx(0.5 * (20.0 + 60.0) / 2)   # macro over tasks
+    assert fold_budget(parse_budget("seconds=7"), train) == 7.0
+    with pytest.raises(ValueError, match="no ttt rows"):
+        fold_budget(parse_budget("ttt=0.5"), train[3:])
+    for bad in ("ttt", "share=0.5", "seconds=-1", "ttt=x"):
+        with pytest.raises(ValueError, match="expected ttt=SHARE"):
+            parse_budget(bad)
+
+
+def test_a_tighter_budget_routes_cheaper():
+    rs = rows()
+    costs = {r["task_hash"]: {"ttt_probe": 2.0, "demo_ppl": 0.1, "counts": 0.0} for r in rs}
+    tight, loose = (build(rs, [], costs, STRATEGIES, budget=b)["macro"]["routed-free"] for b in ("seconds=0.3", "ttt=1"))
+    assert tight["seconds_per_query"] < loose["seconds_per_query"]
 
 
 def test_command_writes_json_and_chart(tmp_path):
@@ -83,3 +104,4 @@ def test_command_writes_json_and_chart(tmp_path):
     res = json.loads(out.read_text())
     assert set(res["tasks"]["rule_a"]) >= {*STRATEGIES, "routed", "oracle"} and png.stat().st_size > 1000
     assert main(["--db", f"sqlite:///{tmp_path}/missing.db", "--out", str(out)]) == 2
+    assert main(["--db", url, "--base", "--out", str(out), "--budget", "share=0.5"]) == 2

@@ -63,6 +63,23 @@ def test_grouped_cv_never_trains_on_the_family_it_scores(db, monkeypatch):
         assert {family[h] for h in scored}.isdisjoint({family[h] for h in trained_on})
 
 
+def test_calibrate_on_sets_lam_on_those_queries_only(db, monkeypatch):
+    import policies.train as train
+    from policies.outcomes import OutcomeLog
+    rows = OutcomeLog(db).rows()
+    mine = {r["task_hash"] for r in rows if r["family"] == "fam1"}
+    sizes = []
+    real = train.calibrate_lambda
+    monkeypatch.setattr(train, "calibrate_lambda", lambda P, C, *a, **kw: sizes.append(len(P)) or real(P, C, *a, **kw))
+    train.train_router(rows, Budget(share=0.3), calibrate_on=mine, cascade_features=["counts"])
+    assert sizes == [len(mine), len(mine)]      # the router's lam and the cascade's stage-1 lam
+    sizes.clear()
+    train.train_router(rows, Budget(share=0.3))
+    assert sizes == [len({r["task_hash"] for r in rows})]
+    with pytest.raises(ValueError, match="calibrate_on"):
+        train.train_router(rows, Budget(share=0.3), calibrate_on={"not-a-task"})
+
+
 def test_a_log_of_several_models_needs_model_id(tmp_path):
     from policies.outcomes import OutcomeLog
     from policies.train import train_router
