@@ -147,8 +147,10 @@ bbh: $(STAMP)
 	$(PY) -m eval.bbh --queries $(BBH_QUERIES) --strategies $(BBH_STRATEGIES) --features $(BBH_FEATURES) \
 	    --jobs $(BBH_JOBS) --db sqlite:///runs/bbh-gemma3.db --export eval/data/outcomes-bbh-gemma3-adapt.jsonl
 
+# the routers' budget per BBH query: ttt=SHARE of always-TTT's seconds on the training tasks, or seconds=S
+BBH_BUDGET ?= ttt=0.5
 bbh-report: $(STAMP)
-	$(PY) -m eval.bbh_report --db sqlite:///runs/bbh-gemma3.db --out eval/results/bbh-gemma3.json \
+	$(PY) -m eval.bbh_report --db sqlite:///runs/bbh-gemma3.db --budget $(BBH_BUDGET) --out eval/results/bbh-gemma3.json \
 	    --md runs/bbh-gemma3.md --png runs/bbh-gemma3.png
 
 clean-cache:
