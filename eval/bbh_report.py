@@ -8,13 +8,17 @@ Writes `{"tasks": {task: {strategy: {"accuracy", "seconds_per_query"}}}, ...}` w
 plus `routed` (the shipped router's shape, leave-one-task-out), the other router variants
 (`routed-free`, `routed-probe`, `routed-ppl`), each at `--budget` (default: half of always-TTT's
 seconds per query on the training tasks), and `oracle` (per task, the most accurate strategy, the
-cheaper on a tie). Each task is reported on the queries every strategy answered.
+cheaper on a tie). Each task is reported on the queries every strategy answered. `apgr` holds each
+variant's APGR on the cost axis (deciding counted), `apgr_prior` that of the feature-blind reference
+(each strategy's accuracy on the other tasks, the same predicted seconds), which a router has to beat to
+show that its features tell tasks apart.
 """
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from typing import Any, Mapping, Sequence
@@ -74,27 +78,40 @@ def macro(tasks: Mapping[str, Mapping[str, Mapping[str, Any]]], column: str) -> 
 
 def apgr_of(routed: Mapping[str, Any], rows: Sequence[Mapping[str, Any]], strategies: Sequence[str],
             tasks: Sequence[str]) -> float | None:
-    """RouteLLM's APGR (icl the weak route, the most accurate other strategy the strong) of a variant's
-    leave-one-task-out probabilities, swept over budgets on the held-out queries."""
+    """RouteLLM's APGR of a variant's leave-one-task-out probabilities on the cost axis, as the router
+    benchmark measures it (eval/bench_router.py): `icl` the weak route, the most accurate other strategy
+    the strong; budgets in mean seconds per query swept from always-weak's to always-strong's, each
+    point's x its mean seconds, deciding included, normalised between the two. (A share of "expensive
+    calls" would count `zero-shot`, cheaper than ICL, as expensive, and lump a vote with a training run.)"""
     from policies.crossval import OutOfFold
-    from policies.metrics import summary
+    from policies.metrics import curve
     from policies.table import pivot
+
+    from .bench_router import SHARES, cost_axis, gap_metrics
     table = pivot([r for r in rows if r["family"] in tasks], strategies=list(strategies), cheap="icl").complete()
     fam = {r["task_hash"]: r["family"] for r in rows}
-    if any(routed[fam[k]].P is None for k in table.keys):
+    if not table.n or any(routed[fam[k]].P is None for k in table.keys):
         return None
     P = np.array([routed[fam[k]].P for k in table.keys])
     C = np.array([routed[fam[k]].C for k in table.keys])
-    try:
-        return float(summary(OutOfFold(P, strategies), table, costs=C)["apgr"])
-    except ValueError:   # weak and strong equally accurate
-        return None
+    deciding = float(np.mean([routed[fam[k]].decide_s for k in table.keys]))
+    acc, secs = table.correct.mean(0), table.seconds.mean(0)
+    weak = table.strategies.index("icl")
+    strong = max((j for j in range(len(acc)) if j != weak), key=lambda j: (acc[j], -secs[j]))
+    lo, hi = float(secs[weak]), float(secs[strong])
+    points = curve(OutOfFold(P, table.strategies), table, seconds=[lo + f * (hi - lo) for f in SHARES], costs=C)
+    points = [replace(p, seconds=p.seconds + deciding) for p in points]
+    return _f(gap_metrics(cost_axis(points, lo, hi), float(acc[weak]), float(acc[strong]))["apgr"])
+
+
+def _f(x: Any) -> float | None:
+    return None if x is None or not np.isfinite(x) else float(x)
 
 
 def build(bbh_rows: Sequence[Mapping[str, Any]], base_rows: Sequence[Mapping[str, Any]],
           feature_costs: Mapping[str, Mapping[str, float]], strategies: Sequence[str] = DEFAULT_STRATEGIES,
           budget: str | None = None, say=lambda text: None) -> dict[str, Any]:
-    from .bbh_router import BUDGET, leave_one_task_out
+    from .bbh_router import BUDGET, leave_one_task_out, prior
     budget = budget or BUDGET
     rows = common_rows(bbh_rows, strategies)
     tasks = sorted({r["family"] for r in rows})
@@ -122,6 +139,7 @@ def build(bbh_rows: Sequence[Mapping[str, Any]], base_rows: Sequence[Mapping[str
            "queries_per_task": sorted({table[t][strategies[0]]["queries"] for t in tasks}),
            "tasks": table, "macro": {c: macro(table, c) for c in columns},
            "apgr": {ROUTED[v]: apgr_of(loto[v], rows, strategies, tasks) for v in ("free", "probe", "ppl") if v in loto},
+           "apgr_prior": apgr_of(prior(rows, strategies, loto["free"]), rows, strategies, tasks) if "free" in loto else None,
            "paper_8b": PAPER_8B, "budget": budget}
     routed = out["macro"]["routed"]
     out["deciding_share"] = float(np.mean([table[t]["routed"]["decide_s"] for t in tasks]) / routed["seconds_per_query"])

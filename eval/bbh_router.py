@@ -155,3 +155,17 @@ def leave_one_task_out(bbh_rows: Sequence[Mapping[str, Any]], base_rows: Sequenc
         say(f"[{k}/{len(tasks)}] {task}: " + ", ".join(f"{v} -> {out[v][task].strategy}" for v in variants))
     return out
 
+
+
+def prior(bbh_rows: Sequence[Mapping[str, Any]], strategies: Sequence[str],
+          like: Mapping[str, Routed]) -> dict[str, Routed]:
+    """The feature-blind reference for APGR: for each held-out task, P(correct) of each strategy is its
+    accuracy on the other tasks, the seconds those `like` predicted; nothing to decide. A router whose
+    features tell tasks apart beats it; one that only knows which strategies do well on average and what
+    they cost does not."""
+    out = {}
+    for task, r in like.items():
+        others = [x for x in bbh_rows if x["family"] != task]
+        P = [float(np.mean([bool(x["correct"]) for x in others if x["strategy"] == s] or [0.0])) for s in strategies]
+        out[task] = Routed("", 0.0, P=P, C=r.C)
+    return out

@@ -3,8 +3,8 @@ import json
 
 import pytest
 
-from eval.bbh_report import build, common_rows, main, markdown, oracle
-from eval.bbh_router import decide_seconds, fold_budget, parse_budget
+from eval.bbh_report import apgr_of, build, common_rows, main, markdown, oracle
+from eval.bbh_router import Routed, decide_seconds, fold_budget, parse_budget, prior
 
 STRATEGIES = ("zero-shot", "icl", "icl-vote", "ttt-lite", "ttt")
 # per task: which strategies are right (TTT pays on the "rule" tasks, ICL is enough on "known" ones)
@@ -66,9 +66,27 @@ def test_build_routes_each_task_left_out_and_counts_deciding():
     assert res["macro"]["oracle"]["accuracy"] == 1.0
     assert 0 <= res["deciding_share"] <= 1
     assert res["budget"] == "ttt=0.5"
+    assert set(res["apgr"]) == {"routed-free", "routed-probe", "routed-ppl"} and "apgr_prior" in res
     assert all(row["routed"]["budget_s"] == pytest.approx(6.0) for row in res["tasks"].values())   # half of ttt's 12 s
     md = markdown(res)
     assert md.count("\n| rule_") == 3 and "paper, Llama-3.1-8B" in md
+
+
+def test_apgr_is_on_the_cost_axis_with_deciding_counted():
+    rs = rows()
+    truth = {t: Routed("", 0.0, P=[float(s in right) for s in STRATEGIES], C=[SECONDS[s] for s in STRATEGIES])
+             for t, right in RIGHT.items()}
+    wrong = {t: Routed("", 0.0, P=[1.0 - p for p in r.P], C=r.C) for t, r in truth.items()}
+    knows = apgr_of(truth, rs, STRATEGIES, list(RIGHT))
+    # knowing which tasks need training recovers the whole icl -> ttt gap at a fraction of its seconds
+    # (zero-shot, cheaper than ICL and right on one task, is no "expensive call" dragging the curve down)
+    assert knows >= 0.8
+    assert apgr_of(wrong, rs, STRATEGIES, list(RIGHT)) < 0.5 < knows
+    blind = apgr_of(prior(rs, STRATEGIES, truth), rs, STRATEGIES, list(RIGHT))
+    assert blind < knows
+    slow = {t: Routed("", 3.0, P=r.P, C=r.C) for t, r in truth.items()}   # 3 s a query to decide
+    assert apgr_of(slow, rs, STRATEGIES, list(RIGHT)) < knows
+    assert apgr_of({t: Routed("icl", 0.0) for t in RIGHT}, rs, STRATEGIES, list(RIGHT)) is None
 
 
 def test_the_budget_is_a_share_of_ttt_seconds_on_the_training_tasks_or_fixed():
