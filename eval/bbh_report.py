@@ -158,7 +158,14 @@ def markdown(res: Mapping[str, Any]) -> str:
     body += "| **macro** | " + " | ".join(f"**{m[c]['accuracy']:.3f}** ({m[c]['seconds_per_query']:.1f} s)" for c in cols) + " | |\n"
     paper = res["paper_8b"]
     body += "| paper, Llama-3.1-8B | " + " | ".join(f"{paper[c]:.3f}" if c in paper else "" for c in cols) + " | |\n"
+    if res.get("apgr"):
+        gaps = [f"{k} {_n(v)}" for k, v in res["apgr"].items()] + [f"feature-blind reference {_n(res.get('apgr_prior'))}"]
+        body += "\nAPGR (cost axis, deciding counted): " + ", ".join(gaps) + "\n"
     return head + body
+
+
+def _n(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2f}"
 
 
 def chart(res: Mapping[str, Any], path: Path) -> None:

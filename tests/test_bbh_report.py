@@ -70,6 +70,7 @@ def test_build_routes_each_task_left_out_and_counts_deciding():
     assert all(row["routed"]["budget_s"] == pytest.approx(6.0) for row in res["tasks"].values())   # half of ttt's 12 s
     md = markdown(res)
     assert md.count("\n| rule_") == 3 and "paper, Llama-3.1-8B" in md
+    assert "APGR (cost axis, deciding counted): routed-free " in md and "feature-blind reference" in md
 
 
 def test_apgr_is_on_the_cost_axis_with_deciding_counted():
